@@ -1,0 +1,204 @@
+/**
+ * Every failure the library reports is an instance of a class extending {@link SisError}:
+ * a stable `code` to switch on, the service's `traceId` where one is known, and `retryable`
+ * telling whether the same request may succeed if sent again.
+ *
+ * Messages are built only from non-secret data (never a token, SK or password), so an error can be
+ * logged, serialised or shown as it is.
+ */
+export type SisErrorCode =
+  | 'REQUEST_INVALID'
+  | 'CONFIG_INVALID'
+  | 'AUTH_FAILED'
+  | 'HANDSHAKE_REJECTED'
+  | 'CONNECTION_LOST'
+  | 'TIMEOUT'
+  | 'PROTOCOL_VIOLATION'
+  | 'SERVICE_ERROR';
+
+export abstract class SisError extends Error {
+  abstract readonly code: SisErrorCode;
+  readonly traceId: string | undefined;
+  readonly retryable: boolean;
+
+  protected constructor(message: string, details: { traceId?: string | undefined; retryable: boolean; cause?: unknown }) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.traceId = details.traceId;
+    this.retryable = details.retryable;
+  }
+
+  /** Plain data for logs and JSON: no stack, no cause. */
+  toJSON(): Record<string, unknown> {
+    const plain: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const [key, value] of Object.entries(this)) {
+      if (key !== 'cause' && value !== undefined) plain[key] = value;
+    }
+    return plain;
+  }
+}
+
+/** One problem found while validating a request or options. */
+export interface Problem {
+  /** Dotted path of the offending field, `''` for the value as a whole. */
+  readonly path: string;
+  readonly message: string;
+}
+
+const listProblems = (problems: readonly Problem[]): string =>
+  problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
+
+/** The synthesis request is invalid; nothing was sent. `problems` lists every issue found. */
+export class SisRequestError extends SisError {
+  readonly code = 'REQUEST_INVALID';
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super(`invalid synthesis request: ${listProblems(problems)}`, { retryable: false });
+    this.problems = problems;
+  }
+}
+
+/** The client or emulator options are invalid. `problems` lists every issue found. */
+export class SisConfigError extends SisError {
+  readonly code = 'CONFIG_INVALID';
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[], subject = 'options') {
+    super(`invalid ${subject}: ${listProblems(problems)}`, { retryable: false });
+    this.problems = problems;
+  }
+}
+
+/** Credentials could not be obtained (a token provider failed, IAM refused). */
+export class SisAuthError extends SisError {
+  readonly code = 'AUTH_FAILED';
+  readonly status: number | undefined;
+  readonly errorCode: string | undefined;
+  readonly errorMsg: string | undefined;
+  constructor(
+    message: string,
+    details: { status?: number; errorCode?: string; errorMsg?: string; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { retryable: details.retryable ?? false, cause: details.cause });
+    this.status = details.status;
+    this.errorCode = details.errorCode;
+    this.errorMsg = details.errorMsg;
+  }
+}
+
+/** The WebSocket handshake was answered with an HTTP error (API gateway or SIS). */
+export class SisHandshakeError extends SisError {
+  readonly code = 'HANDSHAKE_REJECTED';
+  readonly status: number;
+  readonly errorCode: string | undefined;
+  readonly errorMsg: string | undefined;
+  readonly requestId: string | undefined;
+  constructor(details: { status: number; errorCode?: string | undefined; errorMsg?: string | undefined; requestId?: string | undefined }) {
+    const what = [details.errorCode, details.errorMsg].filter((s) => s !== undefined && s !== '').join(' ');
+    const hint = details.status === 401 ? ' (check the token or AK/SK, and the clock for AK/SK signing)' : '';
+    super(
+      `handshake rejected with HTTP ${details.status}${what === '' ? '' : `: ${what}`}${
+        details.requestId === undefined ? '' : ` (request id ${details.requestId})`
+      }${hint}`,
+      { retryable: details.status === 429 || details.status >= 500 },
+    );
+    this.status = details.status;
+    this.errorCode = details.errorCode;
+    this.errorMsg = details.errorMsg;
+    this.requestId = details.requestId;
+  }
+}
+
+/** The connection failed or was closed before the END response. */
+export class SisConnectionError extends SisError {
+  readonly code = 'CONNECTION_LOST';
+  readonly closeCode: number | undefined;
+  readonly closeReason: string;
+  constructor(
+    message: string,
+    details: { closeCode?: number | undefined; closeReason?: string; traceId?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(message, { traceId: details.traceId, retryable: true, cause: details.cause });
+    this.closeCode = details.closeCode;
+    this.closeReason = details.closeReason ?? '';
+  }
+}
+
+/** Which wait ran out. */
+export type TimeoutPhase = 'connect' | 'firstAudio' | 'idle' | 'total';
+
+const phaseWords: Record<TimeoutPhase, string> = {
+  connect: 'connecting',
+  firstAudio: 'waiting for the first audio',
+  idle: 'waiting for the next frame',
+  total: 'the whole session',
+};
+
+/** A configured time limit (`timeouts.connect`, `.firstAudio`, `.idle` or `.total`) ran out. */
+export class SisTimeoutError extends SisError {
+  readonly code = 'TIMEOUT';
+  readonly phase: TimeoutPhase;
+  readonly timeoutMs: number;
+  constructor(phase: TimeoutPhase, timeoutMs: number, traceId?: string) {
+    super(`timed out after ${timeoutMs} ms ${phaseWords[phase]} (timeouts.${phase})${traceId === undefined ? '' : ` [trace ${traceId}]`}`, {
+      traceId,
+      retryable: true,
+    });
+    this.phase = phase;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The server sent something the protocol does not allow at that point. */
+export class SisProtocolError extends SisError {
+  readonly code = 'PROTOCOL_VIOLATION';
+  /** Where the session was when the offending frame arrived, e.g. `"after START, 3 audio frames"`. */
+  readonly at: string;
+  constructor(problem: string, details: { at: string; traceId?: string | undefined }) {
+    super(`protocol violation ${details.at}: ${problem}`, { traceId: details.traceId, retryable: false });
+    this.at = details.at;
+  }
+}
+
+// Internal errors, timeouts and the concurrency cap are transient (protocol.md, error codes table).
+const transientCodes = new Set([
+  'SIS.0001', 'SIS.0003', 'SIS.0100', 'SIS.0033', 'SIS.0304', 'SIS.0312',
+  'SIS.0401', 'SIS.0412', 'SIS.0413', 'SIS.0414', 'SIS.0416',
+]);
+
+/** True for SIS error codes worth retrying (internal errors, timeouts, concurrency cap). */
+export const isTransientServiceCode = (errorCode: string): boolean => transientCodes.has(errorCode);
+
+/**
+ * The service reported a failure: an ERROR or FATAL_ERROR response, or END with reason ERROR.
+ * `errorCode`/`errorMsg` come from the ERROR or FATAL_ERROR frame when there was one.
+ */
+export class SisServiceError extends SisError {
+  readonly code = 'SERVICE_ERROR';
+  readonly errorCode: string | undefined;
+  readonly errorMsg: string | undefined;
+  /** `'ERROR'` when the session ended with END/ERROR. */
+  readonly reason: string | undefined;
+  /** True for FATAL_ERROR: the server closes the connection. */
+  readonly fatal: boolean;
+  constructor(details: {
+    traceId?: string | undefined;
+    errorCode?: string | undefined;
+    errorMsg?: string | undefined;
+    reason?: string | undefined;
+    fatal?: boolean;
+  }) {
+    const fatal = details.fatal ?? false;
+    const what =
+      details.errorCode === undefined
+        ? `synthesis ended with reason ${details.reason ?? 'ERROR'}`
+        : `${fatal ? 'fatal ' : ''}service error ${details.errorCode}${details.errorMsg === undefined ? '' : `: ${details.errorMsg}`}`;
+    super(`${what}${details.traceId === undefined ? '' : ` [trace ${details.traceId}]`}`, {
+      traceId: details.traceId,
+      retryable: details.errorCode === undefined ? true : isTransientServiceCode(details.errorCode),
+    });
+    this.errorCode = details.errorCode;
+    this.errorMsg = details.errorMsg;
+    this.reason = details.reason;
+    this.fatal = fatal;
+  }
+}
