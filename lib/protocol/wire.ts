@@ -87,15 +87,16 @@ export const AnyResponse = t.type({ resp_type: t.string }, 'AnyResponse');
 export const KNOWN_RESPONSE_TYPES = ['START', 'END', 'ERROR', 'FATAL_ERROR', 'RESULT'] as const;
 export type KnownResponseType = (typeof KNOWN_RESPONSE_TYPES)[number];
 
-export const responseCodecs = {
+export type ServerResponse = StartResponse | EndResponse | ErrorResponse | FatalErrorResponse | ResultResponse;
+
+/** The codec of each known `resp_type`. */
+export const responseCodecs: { readonly [K in KnownResponseType]: t.Decoder<unknown, ServerResponse> } = {
   START: StartResponse,
   END: EndResponse,
   ERROR: ErrorResponse,
   FATAL_ERROR: FatalErrorResponse,
   RESULT: ResultResponse,
-} as const satisfies Record<KnownResponseType, t.Mixed>;
-
-export type ServerResponse = StartResponse | EndResponse | ErrorResponse | FatalErrorResponse | ResultResponse;
+};
 
 /** Body of an API gateway / SIS error answered to the HTTP handshake. */
 export const GatewayErrorBody = t.partial(

@@ -1,0 +1,42 @@
+/** The public entry points: a client bound to options, and one-shot functions. */
+import { defer, type Observable } from 'rxjs';
+import { audioOnly } from '../operators/audio-only.js';
+import type { SynthesisRequest } from '../protocol/request.js';
+import type { AudioChunk, SisEvent } from './events.js';
+import { resolveOptions, type SisClientOptions } from './options.js';
+import { sessionEvents$ } from './session.js';
+
+export interface SisClient {
+  /** Cold: each subscription is one session on its own socket. Completes on END/NORMAL. */
+  synthesize$(request: SynthesisRequest): Observable<AudioChunk>;
+  /** The same session with its whole lifecycle: open, start, audio, subtitle, unknown, end. */
+  events$(request: SynthesisRequest): Observable<SisEvent>;
+}
+
+/**
+ * A client for one endpoint and project. Options are checked now; credentials stay inside the
+ * closure (the client object shows nothing of them).
+ * @throws {SisConfigError} if the options are invalid.
+ * @example
+ * const client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token } });
+ * client.synthesize$({ text: '你好' }).subscribe((chunk) => speaker.write(chunk.data));
+ */
+export const createSisClient = (options: SisClientOptions): SisClient => {
+  const config = resolveOptions(options);
+  const events$ = (request: SynthesisRequest): Observable<SisEvent> => sessionEvents$(request, config);
+  return Object.freeze({
+    events$,
+    synthesize$: (request: SynthesisRequest) => events$(request).pipe(audioOnly()),
+  });
+};
+
+/**
+ * One synthesis as a cold Observable of audio chunks. Invalid options or request arrive as an error
+ * notification ({@link SisConfigError} / {@link SisRequestError}) before any socket is opened.
+ */
+export const synthesize$ = (request: SynthesisRequest, options: SisClientOptions): Observable<AudioChunk> =>
+  defer(() => createSisClient(options).synthesize$(request));
+
+/** One synthesis as a cold Observable of its lifecycle events. */
+export const synthesisEvents$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> =>
+  defer(() => createSisClient(options).events$(request));

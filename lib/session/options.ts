@@ -1,0 +1,139 @@
+/** Client options: what a user passes, and the checked, defaulted config a session runs on. */
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { authProblems, type AuthOptions } from '../auth/token.js';
+import { SisConfigError, type Problem } from '../errors.js';
+import { unknownKeyProblems } from '../protocol/problems.js';
+import { DEFAULT_LIMITS, type RequestLimits } from '../protocol/request.js';
+import { parseEndpoint, rttsUrl } from '../transport/endpoint.js';
+import type { WebSocketFactory } from '../transport/websocket-like.js';
+import { wsWebSocketFactory } from '../transport/ws-factory.js';
+
+/** Time limits in milliseconds; `Infinity` disables one. */
+export interface Timeouts {
+  /** From subscription until the socket is open (credentials included). Default 10,000. */
+  readonly connect: number;
+  /** From sending START until the first audio chunk. Default 15,000. */
+  readonly firstAudio: number;
+  /** Longest silence between frames once audio flows. Default 10,000. */
+  readonly idle: number;
+  /** The whole session. Default `Infinity`: long texts take long, and `idle` already catches a stall. */
+  readonly total: number;
+  /** After an ERROR frame, how long to wait for the END that follows it before failing. Default 1,000. */
+  readonly errorGrace: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connect: 10_000, firstAudio: 15_000, idle: 10_000, total: Infinity, errorGrace: 1_000 };
+
+/** Largest frame accepted by default (bytes): audio segments are far smaller. */
+export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+
+export interface SisClientOptions {
+  /** `wss://sis-ext.{region}.myhuaweicloud.com`, or an emulator's `ws://127.0.0.1:port`. */
+  readonly endpoint: string;
+  readonly projectId: string;
+  readonly auth: AuthOptions;
+  /** Sent as `Enterprise-Project-Id` (billing). */
+  readonly enterpriseProjectId?: string;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly limits?: Partial<RequestLimits>;
+  /** Largest frame accepted, in bytes (default 8 MiB). */
+  readonly maxPayload?: number;
+  /** Opens sockets; default: `ws`. Inject a fake for tests. */
+  readonly webSocketFactory?: WebSocketFactory;
+  /** Allow plain `ws://` to non-loopback hosts and skip TLS certificate checks. Never in production. */
+  readonly allowInsecure?: boolean;
+  /** Scheduler for timeouts and timings (a `TestScheduler` in marble tests). Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** Everything a session needs, checked. Holds credentials: never expose it. */
+export interface SessionConfig {
+  readonly url: string;
+  readonly auth: AuthOptions;
+  readonly extraHeaders: Readonly<Record<string, string>>;
+  readonly timeouts: Timeouts;
+  readonly limits: RequestLimits;
+  readonly maxPayload: number;
+  readonly rejectUnauthorized: boolean;
+  readonly webSocketFactory: WebSocketFactory;
+  readonly scheduler: SchedulerLike;
+}
+
+const OPTION_KEYS = [
+  'endpoint', 'projectId', 'auth', 'enterpriseProjectId', 'timeouts', 'limits', 'maxPayload',
+  'webSocketFactory', 'allowInsecure', 'scheduler',
+] as const;
+
+const isPositive = (n: unknown, allowInfinity: boolean): n is number =>
+  typeof n === 'number' && n > 0 && (Number.isFinite(n) || (allowInfinity && n === Infinity));
+
+const numbersProblems = <T extends object>(
+  group: string,
+  given: unknown,
+  defaults: T,
+  allowInfinity: boolean,
+): { value: T; problems: Problem[] } => {
+  if (given === undefined) return { value: defaults, problems: [] };
+  if (typeof given !== 'object' || given === null) return { value: defaults, problems: [{ path: group, message: 'must be an object' }] };
+  const problems = unknownKeyProblems(given, Object.keys(defaults), `${group}.`);
+  for (const [key, value] of Object.entries(given)) {
+    if (key in defaults && value !== undefined && !isPositive(value, allowInfinity)) {
+      problems.push({ path: `${group}.${key}`, message: `must be a positive number of ms${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}` });
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  return { value: { ...defaults, ...defined }, problems };
+};
+
+const HEADER_UNSAFE = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks options and fills in defaults.
+ * @throws {SisConfigError} listing every problem.
+ */
+export const resolveOptions = (options: SisClientOptions): SessionConfig => {
+  if (typeof options !== 'object' || options === null) {
+    throw new SisConfigError([{ path: '', message: 'expected an options object: { endpoint, projectId, auth }' }]);
+  }
+  const problems: Problem[] = unknownKeyProblems(options, OPTION_KEYS);
+  const allowInsecure = options.allowInsecure ?? false;
+  if (typeof allowInsecure !== 'boolean') problems.push({ path: 'allowInsecure', message: 'must be a boolean' });
+  const parsed =
+    typeof options.endpoint === 'string'
+      ? parseEndpoint(options.endpoint, allowInsecure === true)
+      : { problems: [{ path: 'endpoint', message: 'is required, e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com' }] };
+  problems.push(...parsed.problems);
+  if (typeof options.projectId !== 'string' || options.projectId.trim() === '') {
+    problems.push({ path: 'projectId', message: 'is required (the project id of the region, from the console)' });
+  }
+  problems.push(...authProblems(options.auth));
+  const { enterpriseProjectId } = options;
+  if (enterpriseProjectId !== undefined && (typeof enterpriseProjectId !== 'string' || enterpriseProjectId === '' || HEADER_UNSAFE.test(enterpriseProjectId))) {
+    problems.push({ path: 'enterpriseProjectId', message: 'must be a non-empty string without control characters' });
+  }
+  const timeouts = numbersProblems('timeouts', options.timeouts, DEFAULT_TIMEOUTS, true);
+  const limits = numbersProblems('limits', options.limits, DEFAULT_LIMITS, false);
+  problems.push(...timeouts.problems, ...limits.problems);
+  if (!Number.isInteger(limits.value.maxTextLength)) problems.push({ path: 'limits.maxTextLength', message: 'must be an integer' });
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  if (!Number.isInteger(maxPayload) || maxPayload < 1024) problems.push({ path: 'maxPayload', message: `must be an integer of at least 1024 bytes, got ${String(maxPayload)}` });
+  if (options.webSocketFactory !== undefined && typeof options.webSocketFactory !== 'function') {
+    problems.push({ path: 'webSocketFactory', message: 'must be a function (request, listener) => WebSocketLike' });
+  }
+  const scheduler = options.scheduler ?? asyncScheduler;
+  if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
+    problems.push({ path: 'scheduler', message: 'must be an RxJS SchedulerLike' });
+  }
+  if (problems.length > 0 || parsed.endpoint === undefined) throw new SisConfigError(problems);
+  return {
+    url: rttsUrl(parsed.endpoint, options.projectId),
+    auth: options.auth,
+    extraHeaders: enterpriseProjectId === undefined ? {} : { 'Enterprise-Project-Id': enterpriseProjectId },
+    timeouts: timeouts.value,
+    limits: limits.value,
+    maxPayload,
+    rejectUnauthorized: parsed.endpoint.rejectUnauthorized,
+    webSocketFactory: options.webSocketFactory ?? wsWebSocketFactory,
+    scheduler,
+  };
+};

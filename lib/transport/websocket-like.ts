@@ -1,0 +1,52 @@
+/**
+ * The seam between the session state machine and a real socket. The session only ever talks to a
+ * {@link WebSocketLike}; the default factory wraps `ws`, tests inject a scheduler-driven fake.
+ */
+
+/** What the session asks a factory to open. */
+export interface ConnectRequest {
+  readonly url: string;
+  /** Handshake headers, credentials included: a factory must never log or expose them. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Largest frame accepted, in bytes; a larger one fails the session. */
+  readonly maxPayload: number;
+  /** Backstop for the opening handshake, in ms (the session's own connect timeout normally fires first). */
+  readonly handshakeTimeoutMs: number;
+  /** Verify the server's TLS certificate (false only with `allowInsecure`). */
+  readonly rejectUnauthorized: boolean;
+}
+
+/**
+ * Why a socket failed, as facts: the session turns them into typed errors, adding what it knows
+ * (trace id, position in the protocol).
+ */
+export type TransportFailure =
+  | { readonly kind: 'handshake-rejected'; readonly status: number; readonly body: string }
+  | { readonly kind: 'frame-too-large'; readonly limit: number }
+  | { readonly kind: 'network'; readonly message: string; readonly cause?: unknown };
+
+/**
+ * Callbacks a factory delivers to. A factory must not call them before it has returned, and calls
+ * at most one of `close`/`error`; after the session called `close()` or `terminate()` it may stop calling.
+ */
+export interface SocketListener {
+  open(): void;
+  /** A text frame as a string, a binary frame as bytes (a view, not a copy). */
+  message(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+  error(failure: TransportFailure): void;
+}
+
+/** The few socket operations a session needs. */
+export interface WebSocketLike {
+  send(text: string): void;
+  /** Close an open socket with a close frame. */
+  close(code: number, reason?: string): void;
+  /** Abort at once (used while the handshake is still running). */
+  terminate(): void;
+  /** Stop reading from the network (flow control); optional. */
+  pause?(): void;
+  resume?(): void;
+}
+
+export type WebSocketFactory = (request: ConnectRequest, listener: SocketListener) => WebSocketLike;

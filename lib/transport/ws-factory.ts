@@ -1,0 +1,83 @@
+/** The default {@link WebSocketFactory}: `ws`, with explicit options and every listener removed when done. */
+import WebSocket from 'ws';
+import { readRejectionBody } from './handshake.js';
+import type { ConnectRequest, SocketListener, WebSocketFactory, WebSocketLike } from './websocket-like.js';
+
+const bytesOf = (data: WebSocket.RawData): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+
+const textOf = (data: WebSocket.RawData): string => {
+  const bytes = bytesOf(data);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+};
+
+const isTooLarge = (error: Error): boolean => (error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+
+export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
+  const socket = new WebSocket(request.url, {
+    headers: { ...request.headers },
+    maxPayload: request.maxPayload,
+    handshakeTimeout: request.handshakeTimeoutMs,
+    rejectUnauthorized: request.rejectUnauthorized,
+    perMessageDeflate: false,
+    followRedirects: false,
+  });
+  // The session stops listening when it closes the socket; `ws` keeps our handlers until its own
+  // 'close' so that a late 'error' never becomes an uncaught exception.
+  let listening = true;
+  const deliver = (): SocketListener | undefined => (listening ? listener : undefined);
+
+  const onOpen = (): void => deliver()?.open();
+  const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    deliver()?.message(isBinary ? bytesOf(data) : textOf(data));
+  };
+  const onError = (error: Error): void => {
+    const target = deliver();
+    listening = false;
+    target?.error(
+      isTooLarge(error)
+        ? { kind: 'frame-too-large', limit: request.maxPayload }
+        : { kind: 'network', message: error.message, cause: error },
+    );
+  };
+  const onUnexpectedResponse = (_request: unknown, response: import('node:http').IncomingMessage): void => {
+    void readRejectionBody(response).then((body) => {
+      const target = deliver();
+      listening = false;
+      target?.error({ kind: 'handshake-rejected', status: response.statusCode ?? 0, body });
+      socket.terminate();
+    });
+  };
+  const onClose = (code: number, reason: Buffer): void => {
+    socket
+      .off('open', onOpen)
+      .off('message', onMessage)
+      .off('error', onError)
+      .off('unexpected-response', onUnexpectedResponse)
+      .off('close', onClose);
+    const target = deliver();
+    listening = false;
+    target?.close(code, reason.toString('utf8'));
+  };
+  socket
+    .on('open', onOpen)
+    .on('message', onMessage)
+    .on('error', onError)
+    .on('unexpected-response', onUnexpectedResponse)
+    .on('close', onClose);
+
+  return {
+    send: (text) => socket.send(text),
+    close: (code, reason) => {
+      listening = false;
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      else socket.close(code, reason);
+    },
+    terminate: () => {
+      listening = false;
+      socket.terminate();
+    },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+  };
+};

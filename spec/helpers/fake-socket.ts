@@ -1,0 +1,88 @@
+/**
+ * A scheduler-driven fake socket (the rxjs-websockets idea): each socket replays a marble-defined
+ * server script into the session, and records what the session did to it. Closing the socket
+ * unsubscribes from the script, so `expectSubscriptions(script.subscriptions)` shows teardown time.
+ */
+import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory } from '../../lib/transport/websocket-like.js';
+
+export type ServerAction =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'binary'; readonly data: Uint8Array }
+  | { readonly kind: 'close'; readonly code: number; readonly reason: string }
+  | { readonly kind: 'fail'; readonly failure: TransportFailure };
+
+export interface FakeSocketRecord {
+  readonly request: ConnectRequest;
+  readonly sent: string[];
+  /** What the session did to end the socket, with the virtual time. */
+  readonly endedBy: { how: 'close' | 'terminate'; code?: number; at: number }[];
+}
+
+export interface FakeSockets {
+  readonly factory: WebSocketFactory;
+  readonly sockets: FakeSocketRecord[];
+}
+
+/** `script()` is called once per socket (usually returning the same cold Observable). */
+export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<ServerAction>): FakeSockets => {
+  const sockets: FakeSocketRecord[] = [];
+  const factory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener) => {
+    const record: FakeSocketRecord = { request, sent: [], endedBy: [] };
+    sockets.push(record);
+    let subscription: Subscription | undefined;
+    let ended = false;
+    const deliver = (action: ServerAction): void => {
+      switch (action.kind) {
+        case 'open':
+          return listener.open();
+        case 'text':
+          return listener.message(action.text);
+        case 'binary':
+          return listener.message(action.data);
+        case 'close':
+          ended = true;
+          return listener.close(action.code, action.reason);
+        case 'fail':
+          ended = true;
+          return listener.error(action.failure);
+      }
+    };
+    // The contract: no callback before the factory has returned.
+    const starting = scheduler.schedule(() => {
+      subscription = script().subscribe(deliver);
+    });
+    const end = (how: 'close' | 'terminate', code?: number): void => {
+      record.endedBy.push({ how, ...(code === undefined ? {} : { code }), at: scheduler.now() });
+      if (ended) return;
+      ended = true;
+      starting.unsubscribe();
+      subscription?.unsubscribe();
+    };
+    return {
+      send: (text) => {
+        record.sent.push(text);
+      },
+      close: (code) => end('close', code),
+      terminate: () => end('terminate'),
+    };
+  };
+  return { factory, sockets };
+};
+
+// ---- building blocks for scripts ---------------------------------------------------------------
+
+export const TRACE = '567e8537-a89c-13c3-a882-826321939651';
+export const open: ServerAction = { kind: 'open' };
+export const text = (frame: unknown): ServerAction => ({ kind: 'text', text: typeof frame === 'string' ? frame : JSON.stringify(frame) });
+export const binary = (...bytes: number[]): ServerAction => ({ kind: 'binary', data: Uint8Array.from(bytes) });
+export const close = (code: number, reason = ''): ServerAction => ({ kind: 'close', code, reason });
+export const fail = (failure: TransportFailure): ServerAction => ({ kind: 'fail', failure });
+export const startFrame = (traceId = TRACE): ServerAction => text({ resp_type: 'START', trace_id: traceId });
+export const endFrame = (reason: 'NORMAL' | 'ERROR' = 'NORMAL', traceId = TRACE): ServerAction =>
+  text({ resp_type: 'END', trace_id: traceId, reason });
+export const errorFrame = (code = 'SIS.0401', msg = 'synthesis error', traceId = TRACE): ServerAction =>
+  text({ resp_type: 'ERROR', trace_id: traceId, error_code: code, error_msg: msg });
+export const fatalFrame = (code = 'SIS.0304', msg = 'wait voice timeout', traceId = TRACE): ServerAction =>
+  text({ resp_type: 'FATAL_ERROR', trace_id: traceId, error_code: code, error_msg: msg });
