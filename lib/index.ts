@@ -1,5 +1,6 @@
 /** rx-sis-tts: Huawei Cloud SIS speech synthesis as cold RxJS Observables. */
 export { createSisClient, synthesize$, synthesisEvents$, type SisClient } from './session/client.js';
+export type { SessionCallOptions } from './session/session.js';
 export { DEFAULT_MAX_PAYLOAD, DEFAULT_TIMEOUTS, type SisClientOptions, type Timeouts } from './session/options.js';
 export type {
   AudioChunk,

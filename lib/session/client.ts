@@ -4,13 +4,13 @@ import { audioOnly } from '../operators/audio-only.js';
 import type { SynthesisRequest } from '../protocol/request.js';
 import type { AudioChunk, SisEvent } from './events.js';
 import { resolveOptions, type SisClientOptions } from './options.js';
-import { sessionEvents$ } from './session.js';
+import { sessionEvents$, type SessionCallOptions } from './session.js';
 
 export interface SisClient {
   /** Cold: each subscription is one session on its own socket. Completes on END/NORMAL. */
-  synthesize$(request: SynthesisRequest): Observable<AudioChunk>;
+  synthesize$(request: SynthesisRequest, call?: SessionCallOptions): Observable<AudioChunk>;
   /** The same session with its whole lifecycle: open, start, audio, subtitle, unknown, end. */
-  events$(request: SynthesisRequest): Observable<SisEvent>;
+  events$(request: SynthesisRequest, call?: SessionCallOptions): Observable<SisEvent>;
 }
 
 /**
@@ -23,10 +23,10 @@ export interface SisClient {
  */
 export const createSisClient = (options: SisClientOptions): SisClient => {
   const config = resolveOptions(options);
-  const events$ = (request: SynthesisRequest): Observable<SisEvent> => sessionEvents$(request, config);
+  const events$ = (request: SynthesisRequest, call?: SessionCallOptions): Observable<SisEvent> => sessionEvents$(request, config, call);
   return Object.freeze({
     events$,
-    synthesize$: (request: SynthesisRequest) => events$(request).pipe(audioOnly()),
+    synthesize$: (request: SynthesisRequest, call?: SessionCallOptions) => events$(request, call).pipe(audioOnly()),
   });
 };
 

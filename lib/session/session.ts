@@ -10,10 +10,11 @@
  * does not allow) errors at once. Whatever the way out, the teardown closes the socket and clears
  * every timer: it is the single place where resources are released.
  */
-import { Observable, type SchedulerAction, type Subscription } from 'rxjs';
+import { Observable, Subscription, isObservable, type SchedulerAction } from 'rxjs';
 import { authHeaders$ } from '../auth/token.js';
 import {
   SisAuthError,
+  SisConfigError,
   SisConnectionError,
   SisError,
   SisProtocolError,
@@ -57,13 +58,26 @@ const subtitleWords = (frame: ResultResponse): SubtitleWord[] =>
 const serviceErrorFrom = (error: ErrorResponse, traceId: string | undefined, reason?: string): SisServiceError =>
   new SisServiceError({ traceId: error.trace_id ?? traceId, errorCode: error.error_code, errorMsg: error.error_msg, reason });
 
+/** Per-call options of a session. */
+export interface SessionCallOptions {
+  /**
+   * Flow control: while the last value was `true` the socket is not read, so the server's sends back
+   * up through TCP instead of piling up in memory. The `firstAudio` and `idle` timeouts are suspended
+   * meanwhile (`total` is not). Ignored by a {@link WebSocketLike} without `pause`/`resume`.
+   */
+  readonly paused$?: Observable<boolean>;
+}
+
 /**
  * A cold Observable of the typed lifecycle of one synthesis: each subscription validates the request,
  * opens its own socket, sends START once open, and reports `open`, `start`, `audio`, `subtitle`,
  * `unknown` and finally `end` (then completes), or errors with a {@link SisError}.
  */
-export const sessionEvents$ = (request: unknown, config: SessionConfig): Observable<SisEvent> =>
+export const sessionEvents$ = (request: unknown, config: SessionConfig, call: SessionCallOptions = {}): Observable<SisEvent> =>
   new Observable<SisEvent>((subscriber) => {
+    if (call.paused$ !== undefined && !isObservable(call.paused$)) {
+      throw new SisConfigError([{ path: 'paused$', message: 'must be an Observable<boolean>' }], 'call options');
+    }
     const startCommand = JSON.stringify(toStartCommand(resolveRequest(request, config.limits)));
     const { scheduler, timeouts } = config;
     const subscribedAt = scheduler.now();
@@ -79,6 +93,8 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig): Observa
     let chunks = 0;
     let bytes = 0;
     let lastFrameAt = subscribedAt;
+    let paused = false;
+    const resources = new Subscription();
     const timers = new Map<TimerName, Subscription>();
 
     const traceIdNow = (): string | undefined =>
@@ -138,7 +154,7 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig): Observa
       if (chunks === 0) {
         firstAudioMs = since();
         stopTimer('firstAudio');
-        startIdleTimer();
+        if (!paused) startIdleTimer();
       }
       const chunk = { data, index: chunks, offset: bytes, traceId: state.traceId };
       chunks += 1;
@@ -208,7 +224,7 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig): Observa
         } catch (cause) {
           return fail(new SisConnectionError('could not send the START command', { cause }));
         }
-        startTimer('firstAudio', timeouts.firstAudio, timeout('firstAudio'));
+        if (!paused) startTimer('firstAudio', timeouts.firstAudio, timeout('firstAudio'));
         subscriber.next({ type: 'open', url: config.url, connectMs });
       },
       message: (data) => {
@@ -237,6 +253,22 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig): Observa
       },
     };
 
+    const setPaused = (value: boolean): void => {
+      if (value === paused) return;
+      paused = value;
+      if (paused) {
+        socket?.pause?.();
+        stopTimer('firstAudio');
+        stopTimer('idle');
+        return;
+      }
+      socket?.resume?.();
+      lastFrameAt = scheduler.now();
+      if (state.name === 'awaiting-start' || (state.name === 'streaming' && chunks === 0)) {
+        startTimer('firstAudio', timeouts.firstAudio, timeout('firstAudio'));
+      } else if (state.name === 'streaming') startIdleTimer();
+    };
+
     const connect = (authHeaders: Record<string, string>): void => {
       try {
         socket = config.webSocketFactory(
@@ -250,6 +282,7 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig): Observa
           },
           listener,
         );
+        if (paused) socket.pause?.();
       } catch (cause) {
         fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
       }
@@ -257,15 +290,18 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig): Observa
 
     startTimer('total', timeouts.total, timeout('total'));
     startTimer('connect', timeouts.connect, timeout('connect'));
-    const credentials = authHeaders$(config.auth).subscribe({
-      next: connect,
-      error: (error: unknown) =>
-        fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
-    });
+    if (call.paused$ !== undefined) resources.add(call.paused$.subscribe({ next: setPaused, error: () => setPaused(false) }));
+    resources.add(
+      authHeaders$(config.auth).subscribe({
+        next: connect,
+        error: (error: unknown) =>
+          fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
+      }),
+    );
 
     return () => {
       state = DONE;
-      credentials.unsubscribe();
+      resources.unsubscribe();
       for (const timer of timers.values()) timer.unsubscribe();
       timers.clear();
       if (socket === undefined || socketClosed) return;

@@ -18,6 +18,8 @@ export interface FakeSocketRecord {
   readonly sent: string[];
   /** What the session did to end the socket, with the virtual time. */
   readonly endedBy: { how: 'close' | 'terminate'; code?: number; at: number }[];
+  /** Flow-control calls, with the virtual time. */
+  readonly flow: { call: 'pause' | 'resume'; at: number }[];
 }
 
 export interface FakeSockets {
@@ -29,7 +31,7 @@ export interface FakeSockets {
 export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<ServerAction>): FakeSockets => {
   const sockets: FakeSocketRecord[] = [];
   const factory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener) => {
-    const record: FakeSocketRecord = { request, sent: [], endedBy: [] };
+    const record: FakeSocketRecord = { request, sent: [], endedBy: [], flow: [] };
     sockets.push(record);
     let subscription: Subscription | undefined;
     let ended = false;
@@ -66,6 +68,12 @@ export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<S
       },
       close: (code) => end('close', code),
       terminate: () => end('terminate'),
+      pause: () => {
+        record.flow.push({ call: 'pause', at: scheduler.now() });
+      },
+      resume: () => {
+        record.flow.push({ call: 'resume', at: scheduler.now() });
+      },
     };
   };
   return { factory, sockets };

@@ -340,6 +340,23 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
     });
   });
 
+  describe('flow control (paused$)', () => {
+    it('pauses and resumes the socket, and suspends the idle timeout while paused', () => {
+      scheduler.run(({ cold, hot, expectObservable, expectSubscriptions, flush }) => {
+        const script = cold('-o-s-a', v);
+        const paused$ = hot('-------t 72ms f', { t: true, f: false });
+        const { fake, client } = setup(scheduler, script);
+        expectObservable(client.synthesize$({ text: 'x' }, { paused$ })).toBe('-----a 74ms 50ms #', { a: chunk(0, 0, 1, 2) }, new SisTimeoutError('idle', 50, TRACE));
+        expectSubscriptions(paused$.subscriptions).toBe('^ 129ms !');
+        flush();
+        expect(fake.sockets[0]?.flow).to.deep.equal([
+          { call: 'pause', at: 7 },
+          { call: 'resume', at: 80 },
+        ]);
+      });
+    });
+  });
+
   describe('teardown', () => {
     it('closes the socket with 1000 when the subscriber unsubscribes mid-stream', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions, flush }) => {
