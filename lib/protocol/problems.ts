@@ -35,13 +35,28 @@ export const problemsFrom = (errors: t.Errors): Problem[] => {
   return problems;
 };
 
+const normalized = (key: string): string => key.replace(/[_-]/g, '').toLowerCase();
+
+/** Edit distance, small strings only: enough to suggest `idle` for `idel`. */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+};
+
 /** Problems for keys that the codec does not know: catches `sample_rate` where `sampleRate` was meant. */
 export const unknownKeyProblems = (value: unknown, known: readonly string[], prefix = ''): Problem[] => {
   if (typeof value !== 'object' || value === null) return [];
   return Object.keys(value)
     .filter((key) => !known.includes(key))
     .map((key) => {
-      const hint = known.find((k) => k.toLowerCase() === key.replace(/[_-]/g, '').toLowerCase());
+      const hint = known.find((k) => normalized(k) === normalized(key)) ?? known.find((k) => distance(normalized(k), normalized(key)) <= 2);
       return { path: `${prefix}${key}`, message: `unknown field${hint === undefined ? '' : ` (did you mean '${hint}'?)`}` };
     });
 };

@@ -72,13 +72,14 @@ const numbersProblems = <T extends object>(
   given: unknown,
   defaults: T,
   allowInfinity: boolean,
+  unit: string,
 ): { value: T; problems: Problem[] } => {
   if (given === undefined) return { value: defaults, problems: [] };
   if (typeof given !== 'object' || given === null) return { value: defaults, problems: [{ path: group, message: 'must be an object' }] };
   const problems = unknownKeyProblems(given, Object.keys(defaults), `${group}.`);
   for (const [key, value] of Object.entries(given)) {
     if (key in defaults && value !== undefined && !isPositive(value, allowInfinity)) {
-      problems.push({ path: `${group}.${key}`, message: `must be a positive number of ms${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}` });
+      problems.push({ path: `${group}.${key}`, message: `must be a positive number${unit}${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}` });
     }
   }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
@@ -111,8 +112,8 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
   if (enterpriseProjectId !== undefined && (typeof enterpriseProjectId !== 'string' || enterpriseProjectId === '' || HEADER_UNSAFE.test(enterpriseProjectId))) {
     problems.push({ path: 'enterpriseProjectId', message: 'must be a non-empty string without control characters' });
   }
-  const timeouts = numbersProblems('timeouts', options.timeouts, DEFAULT_TIMEOUTS, true);
-  const limits = numbersProblems('limits', options.limits, DEFAULT_LIMITS, false);
+  const timeouts = numbersProblems('timeouts', options.timeouts, DEFAULT_TIMEOUTS, true, ' of ms');
+  const limits = numbersProblems('limits', options.limits, DEFAULT_LIMITS, false, '');
   problems.push(...timeouts.problems, ...limits.problems);
   if (!Number.isInteger(limits.value.maxTextLength)) problems.push({ path: 'limits.maxTextLength', message: 'must be an integer' });
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
