@@ -96,9 +96,9 @@ export const planAudio = (text: string, sampleRate: number, speed: number, pitch
   for (const char of text) {
     const sound = soundOf(char);
     const length = Math.max(1, Math.round((sound.ms * stretch * sampleRate) / 1000));
-    // A mark joins the word before it but never starts one.
-    if (sound.word !== 'join' || (sound === SOUNDS.mark && wordStart === undefined)) closeWord();
+    if (sound.word !== 'join') closeWord();
     if (sound.word === 'own') wordStart = syllables.length;
+    // A combining mark joins the word before it but never starts one.
     if (sound.word === 'join' && sound !== SOUNDS.mark) wordStart ??= syllables.length;
     const frequency = sound.tone ? baseFrequency(char.codePointAt(0) ?? 0) * transpose : 0;
     syllables.push({ char, frequency, start, length });

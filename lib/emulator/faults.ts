@@ -1,0 +1,111 @@
+/**
+ * Fault injection: what the emulator can do wrong on purpose. Every fault is an io-ts codec, so the
+ * types come from the codecs and the options can be validated with the same definitions.
+ * To add a fault: add its codec to `sessionFaultCodecs` (or `handshakeFaultCodecs`) and its
+ * behaviour to `script.ts`; the compiler then points at every place that must handle it.
+ */
+import * as t from 'io-ts';
+import type { StartCommand } from '../protocol/wire.js';
+
+/** A codec from a name (the expectation shown in problems) and a type guard. */
+const refined = <A>(name: string, is: (u: unknown) => u is A): t.Type<A> =>
+  new t.Type<A>(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
+
+/** An integer within [min, max] (not branded, so plain number literals type-check). */
+const intIn = (min: number, max: number): t.Type<number> =>
+  refined(`an integer from ${min} to ${max}`, (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max);
+
+/** Close codes a server may send (RFC 6455 §7.4, as `ws` accepts them). */
+const CloseCode = refined(
+  'a close code 1000..1014 (not 1004-1006) or 3000..4999',
+  (u): u is number =>
+    typeof u === 'number' && Number.isInteger(u) && ((u >= 1000 && u <= 1014 && ![1004, 1005, 1006].includes(u)) || (u >= 3000 && u <= 4999)),
+);
+
+/** A close reason fits in a control frame: at most 123 bytes of UTF-8. */
+const CloseReason = refined('a string of at most 123 bytes', (u): u is string => typeof u === 'string' && Buffer.byteLength(u) <= 123);
+
+/**
+ * Where in a session a fault strikes:
+ * - `'before-start'`: the START command arrived (and was valid), the START response is not sent;
+ * - `'after-start'`: after the START response, before any audio;
+ * - `{ afterFrames: n }`: after n binary audio frames (past the last frame it means `'before-end'`);
+ * - `'before-end'`: after all audio, instead of END.
+ */
+export type FaultPoint = 'before-start' | 'after-start' | { readonly afterFrames: number } | 'before-end';
+// One codec rather than a union, so a bad point is one problem and not one per alternative.
+export const FaultPoint = refined<FaultPoint>(
+  "'before-start', 'after-start', { afterFrames: n >= 0 } or 'before-end'",
+  (u): u is FaultPoint =>
+    u === 'before-start' ||
+    u === 'after-start' ||
+    u === 'before-end' ||
+    (typeof u === 'object' && u !== null && Object.keys(u).length === 1 && intIn(0, Number.MAX_SAFE_INTEGER).is((u as { afterFrames?: unknown }).afterFrames)),
+);
+
+const serviceError = t.partial({ errorCode: t.string, errorMsg: t.string });
+
+/** Faults decided at the WebSocket handshake. */
+export const handshakeFaultCodecs = {
+  /** Answer the upgrade with an HTTP error and an API gateway JSON body. */
+  'reject-handshake': t.intersection([t.type({ kind: t.literal('reject-handshake'), status: intIn(400, 599) }), serviceError]),
+  /** Accept the handshake, then never send anything (not even the idle-timeout FATAL_ERROR). */
+  silent: t.type({ kind: t.literal('silent') }),
+};
+
+/** Faults that change what a session sends after the START command arrived. */
+export const sessionFaultCodecs = {
+  /** An ERROR frame (default SIS.0401), then END with reason ERROR unless `errorThenEnd` is false. */
+  error: t.intersection([t.type({ kind: t.literal('error'), at: FaultPoint }), serviceError]),
+  /** A FATAL_ERROR frame (default SIS.0413), then the server closes the connection. */
+  fatal: t.intersection([t.type({ kind: t.literal('fatal'), at: FaultPoint }), serviceError]),
+  /** END with reason ERROR and no ERROR frame before it. */
+  'end-error': t.type({ kind: t.literal('end-error'), at: FaultPoint }),
+  /** A close frame (default code 1011), or with `how: 'reset'` the TCP connection is destroyed. */
+  drop: t.intersection([
+    t.type({ kind: t.literal('drop'), at: FaultPoint }),
+    t.partial({ how: t.keyof({ close: null, reset: null }), closeCode: CloseCode, closeReason: CloseReason }),
+  ]),
+  /** A text frame that is not JSON (default `{"resp_type":`), then nothing more. */
+  malformed: t.intersection([t.type({ kind: t.literal('malformed'), at: FaultPoint }), t.partial({ payload: t.string })]),
+  /** A well-formed frame with an unknown resp_type (default `EVENT`); the session goes on. */
+  'unknown-type': t.intersection([t.type({ kind: t.literal('unknown-type'), at: FaultPoint }), t.partial({ respType: t.string })]),
+  /** Stop sending; keep the socket open until the client closes it. */
+  stall: t.type({ kind: t.literal('stall'), at: FaultPoint }),
+  /** One frame out of place before the START response, then the normal session. */
+  'out-of-order': t.type({
+    kind: t.literal('out-of-order'),
+    what: t.keyof({ 'audio-before-start': null, 'duplicate-start': null, 'end-before-start': null, 'result-before-start': null }),
+  }),
+};
+
+type Codecs<C> = { [K in keyof C]: C[K] extends t.Mixed ? t.TypeOf<C[K]> : never };
+export type SessionFault = Codecs<typeof sessionFaultCodecs>[keyof typeof sessionFaultCodecs];
+export type HandshakeFault = Codecs<typeof handshakeFaultCodecs>[keyof typeof handshakeFaultCodecs];
+/** Something the emulator does wrong on purpose; `kind` tells which. */
+export type Fault = HandshakeFault | SessionFault;
+/** A session fault that strikes at a {@link FaultPoint}. */
+export type PointFault = Extract<SessionFault, { at: FaultPoint }>;
+
+export const faultCodecs: { readonly [K in Fault['kind']]: t.Type<Extract<Fault, { kind: K }>, unknown, unknown> } = {
+  ...handshakeFaultCodecs,
+  ...sessionFaultCodecs,
+};
+
+export const isSessionFault = (fault: Fault): fault is SessionFault => Object.hasOwn(sessionFaultCodecs, fault.kind);
+
+/** Redacted request headers: credentials are replaced by `'<redacted>'`. */
+export type RedactedHeaders = Readonly<Record<string, string | readonly string[]>>;
+
+/** What a fault function knows about the connection. */
+export interface FaultContext {
+  /** 1-based number of the connection (handshake) since the emulator started. */
+  readonly connection: number;
+  readonly path: string;
+  readonly headers: RedactedHeaders;
+}
+
+/** Chooses a fault per connection at the handshake, or none. */
+export type FaultChooser = (context: FaultContext) => Fault | undefined;
+/** Chooses a fault when the START command arrives, e.g. by its text; handshake faults make no sense here. */
+export type StartFaultChooser = (command: StartCommand, context: FaultContext) => SessionFault | undefined;

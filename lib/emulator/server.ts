@@ -1,0 +1,182 @@
+/**
+ * The emulator: an HTTP server that plays the API gateway for the handshake (route, authentication,
+ * handshake faults) and hands each accepted WebSocket to a session (session.ts).
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { HandshakeRejection } from './auth.js';
+import type { Fault, FaultContext } from './faults.js';
+import { checkRoute, gatewayError, pathOf, redactHeaders, rejectUpgrade, respond, UPGRADE_REQUIRED } from './gateway.js';
+import { assertFault, DEFAULT_PROJECT_ID, faultProblems, resolveOptions, type EmulatorOptions } from './options.js';
+import { newRecord, newStats, type EmulatorStats, type Mutable, type SessionRecord } from './records.js';
+import { runSession } from './session.js';
+
+/** A running emulator. */
+export interface Emulator {
+  /** `ws://host:port`: the client's `endpoint`; it connects to `${url}/v1/${projectId}/rtts`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The first accepted token. */
+  readonly token: string;
+  /** The configured project id, or `'emulator-project'` (any project id is accepted then). */
+  readonly projectId: string;
+  /** Server-side sockets open now, counted from the upgrade request until the socket closes. */
+  openConnections(): number;
+  /** Resolves as soon as no connection is open. */
+  idle(): Promise<void>;
+  /** One record per connection, in order, updated live. */
+  readonly sessions: readonly SessionRecord[];
+  /** A snapshot of the counters. */
+  readonly stats: EmulatorStats;
+  /** Queues faults for the next connections, one each, before `fault` and `faultOnStart` are asked. */
+  injectNext(...faults: Fault[]): void;
+  /** Terminates every connection and stops the server. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a local SIS real-time synthesis server.
+ * @throws {SisConfigError} (as a rejection) when an option is invalid.
+ * @example
+ * const emulator = await startEmulator({ realtimeFactor: 1 });
+ * const client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token: emulator.token } });
+ * // …
+ * await emulator.close();
+ */
+export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emulator> => {
+  const config = resolveOptions(options);
+  const records: Mutable<SessionRecord>[] = [];
+  const stats = newStats();
+  const injected: Fault[] = [];
+  const open = new Set<Duplex>();
+  let idleWaiters: (() => void)[] = [];
+  let running = 0;
+  let shuttingDown = false;
+
+  const untrack = (socket: Duplex): void => {
+    open.delete(socket);
+    if (open.size > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  const nextFault = (context: FaultContext): Fault | undefined => {
+    const fault = injected.shift() ?? config.fault(context);
+    // A fault function is user code: what it returns is checked like an option.
+    if (fault !== undefined && faultProblems(fault, '').length > 0) {
+      return { kind: 'reject-handshake', status: 500, errorCode: 'SIS.0001', errorMsg: 'emulator: the fault function returned an invalid fault' };
+    }
+    return fault;
+  };
+
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 1024 * 1024 });
+
+  const server = createServer((request, response) => {
+    stats.httpRequests++;
+    respond(response, checkRoute(pathOf(request.url), config.projectId) ?? UPGRADE_REQUIRED);
+  });
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    open.add(socket);
+    socket.once('close', () => untrack(socket));
+    // A client that resets mid-handshake must not crash the process; 'close' follows.
+    socket.on('error', () => undefined);
+    if (shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    stats.connections++;
+    const path = pathOf(request.url);
+    const record = newRecord(stats.connections, path, redactHeaders(request.headers));
+    records.push(record);
+    const reject = (rejection: HandshakeRejection): void => {
+      record.status = rejection.status;
+      record.ending = 'rejected';
+      stats.rejectedHandshakes++;
+      rejectUpgrade(socket, rejection);
+    };
+
+    const routeProblem = checkRoute(path, config.projectId);
+    if (routeProblem !== undefined) return reject(routeProblem);
+    const authProblem = config.authenticate?.({ method: request.method ?? 'GET', url: request.url ?? path, path, headers: request.headers });
+    record.authenticated = authProblem === undefined;
+    if (authProblem !== undefined) return reject(authProblem);
+
+    const context: FaultContext = { connection: record.connection, path, headers: record.headers };
+    const fault = nextFault(context);
+    if (fault !== undefined) {
+      record.fault = fault;
+      stats.faultsApplied++;
+    }
+    if (fault?.kind === 'reject-handshake') {
+      const typical = gatewayError(fault.status);
+      return reject({ status: fault.status, errorCode: fault.errorCode ?? typical.errorCode, errorMsg: fault.errorMsg ?? typical.errorMsg });
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      record.status = 101;
+      runSession(ws, {
+        config,
+        record,
+        stats,
+        context,
+        acquireSlot: () => {
+          if (running >= config.maxConcurrentSessions) return false;
+          running++;
+          return true;
+        },
+        releaseSlot: () => {
+          running--;
+        },
+        reset: () => (socket instanceof Socket ? socket.resetAndDestroy() : socket.destroy()),
+        shuttingDown: () => shuttingDown,
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host;
+
+  let closed: Promise<void> | undefined;
+  const idle = (): Promise<void> => (open.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)));
+
+  return {
+    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    host,
+    port,
+    token: config.tokens[0] ?? '',
+    projectId: config.projectId ?? DEFAULT_PROJECT_ID,
+    openConnections: () => open.size,
+    idle,
+    sessions: records,
+    get stats(): EmulatorStats {
+      return { ...stats };
+    },
+    injectNext: (...faults: Fault[]): void => {
+      faults.forEach((fault, i) => assertFault(fault, `injectNext fault #${i + 1}`));
+      injected.push(...faults);
+    },
+    close: () => {
+      closed ??= (async () => {
+        shuttingDown = true;
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        for (const socket of open) socket.destroy();
+        wss.close();
+        await Promise.all([serverClosed, idle()]);
+      })();
+      return closed;
+    },
+  };
+};
