@@ -14,7 +14,11 @@ export type SisErrorCode =
   | 'CONNECTION_LOST'
   | 'TIMEOUT'
   | 'PROTOCOL_VIOLATION'
-  | 'SERVICE_ERROR';
+  | 'SERVICE_ERROR'
+  | 'FILE_ERROR'
+  | 'PART_FAILED'
+  | 'ITEM_FAILED'
+  | 'BUFFER_OVERFLOW';
 
 export abstract class SisError extends Error {
   abstract readonly code: SisErrorCode;
@@ -200,5 +204,84 @@ export class SisServiceError extends SisError {
     this.errorMsg = details.errorMsg;
     this.reason = details.reason;
     this.fatal = fatal;
+  }
+}
+
+/** Writing an audio file failed (disk full, no permission, missing folder …); no partial file is left. */
+export class SisFileError extends SisError {
+  readonly code = 'FILE_ERROR';
+  /** The file that was to be written. */
+  readonly path: string;
+  /** The operation that failed: `open`, `write`, `close` or `rename`. */
+  readonly operation: string;
+  /** Node's error code (`ENOSPC`, `EACCES`, `ENOENT` …) when there is one. */
+  readonly systemCode: string | undefined;
+  constructor(details: { path: string; operation: string; cause: unknown }) {
+    const systemCode = systemCodeOf(details.cause);
+    super(`could not ${details.operation} the audio file ${details.path}${systemCode === undefined ? '' : ` (${systemCode})`}`, {
+      retryable: false,
+      cause: details.cause,
+    });
+    this.path = details.path;
+    this.operation = details.operation;
+    this.systemCode = systemCode;
+  }
+}
+
+const systemCodeOf = (cause: unknown): string | undefined => {
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+};
+
+/** The text of a long synthesis was split into parts and one part failed; `cause` is that part's error. */
+export class SisPartError extends SisError {
+  readonly code = 'PART_FAILED';
+  /** 0-based index of the failed part. */
+  readonly part: number;
+  readonly parts: number;
+  /** The failed part's own error code (`SERVICE_ERROR`, `TIMEOUT` …). */
+  readonly causeCode: SisErrorCode;
+  constructor(details: { part: number; parts: number; cause: SisError }) {
+    super(`part ${details.part + 1} of ${details.parts} failed: ${details.cause.message}`, {
+      traceId: details.cause.traceId,
+      retryable: details.cause.retryable,
+      cause: details.cause,
+    });
+    this.part = details.part;
+    this.parts = details.parts;
+    this.causeCode = details.cause.code;
+  }
+}
+
+/** One request of a batch failed (fail-fast mode); `cause` is that request's error. */
+export class SisItemError extends SisError {
+  readonly code = 'ITEM_FAILED';
+  /** 0-based index of the failed request in the input. */
+  readonly index: number;
+  readonly causeCode: SisErrorCode;
+  constructor(details: { index: number; cause: SisError }) {
+    super(`request ${details.index} of the batch failed: ${details.cause.message}`, {
+      traceId: details.cause.traceId,
+      retryable: details.cause.retryable,
+      cause: details.cause,
+    });
+    this.index = details.index;
+    this.causeCode = details.cause.code;
+  }
+}
+
+/** A consumer that cannot pause its source fell too far behind: more was buffered than allowed. */
+export class SisOverflowError extends SisError {
+  readonly code = 'BUFFER_OVERFLOW';
+  /** The limit that was passed, in `unit`s. */
+  readonly limit: number;
+  readonly unit: 'bytes' | 'items';
+  constructor(limit: number, unit: 'bytes' | 'items') {
+    super(
+      `more than ${limit} ${unit} buffered for a slow consumer; pass a function (paused$) => audio$ so the source can be paused, or raise the buffer limit`,
+      { retryable: false },
+    );
+    this.limit = limit;
+    this.unit = unit;
   }
 }

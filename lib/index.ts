@@ -20,7 +20,11 @@ export {
   SisConfigError,
   SisConnectionError,
   SisError,
+  SisFileError,
   SisHandshakeError,
+  SisItemError,
+  SisOverflowError,
+  SisPartError,
   SisProtocolError,
   SisRequestError,
   SisServiceError,
@@ -55,3 +59,23 @@ export type { AuthOptions, TokenAuth, TokenSource } from './auth/token.js';
 export type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory, WebSocketLike } from './transport/websocket-like.js';
 export { wsWebSocketFactory } from './transport/ws-factory.js';
 export { audioOnly } from './operators/audio-only.js';
+export type { AudioData } from './operators/audio-data.js';
+export type { AudioSource } from './operators/audio-source.js';
+export { WAV_UNKNOWN_SIZE, wavHeader, wavHeaderLength, type AudioFormatOptions, type WavHeaderOptions } from './operators/wav-header.js';
+export { toWav } from './operators/to-wav.js';
+export { collectAudio } from './operators/collect-audio.js';
+export { collectWav } from './operators/collect-wav.js';
+export { writeAudioFile, type AudioFileOptions, type AudioFileResult } from './operators/write-audio-file.js';
+export { toReadable, type ToReadableOptions } from './operators/to-readable.js';
+export { audioIterable, type AudioIterableOptions } from './operators/audio-iterable.js';
+export { concatMapEager } from './operators/concat-map-eager.js';
+export { retrySynthesis, type RetryInfo, type RetryOptions } from './operators/retry-synthesis.js';
+export { splitText } from './operators/split-text.js';
+export { synthesizeLong$, type LongAudioChunk, type LongSynthesisOptions } from './operators/synthesize-long.js';
+export {
+  synthesizeMany,
+  type ManyOptions,
+  type SynthesisFailure,
+  type SynthesisOutcome,
+  type SynthesisSuccess,
+} from './operators/synthesize-many.js';

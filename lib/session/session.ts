@@ -234,6 +234,9 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig, call: Se
         if (typeof data === 'string') onText(data);
         else onAudio(data);
       },
+      activity: () => {
+        lastFrameAt = scheduler.now();
+      },
       close: (code, reason) => {
         socketClosed = true;
         if (state.name === 'failing') return fail(serviceErrorFrom(state.error, state.traceId));

@@ -35,6 +35,8 @@ export interface SocketListener {
   message(data: string | Uint8Array): void;
   close(code: number, reason: string): void;
   error(failure: TransportFailure): void;
+  /** Bytes arrived (part of a frame, maybe): the peer is alive even if no whole frame came yet. */
+  activity(): void;
 }
 
 /** The few socket operations a session needs. */

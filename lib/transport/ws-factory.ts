@@ -27,7 +27,19 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
   let listening = true;
   const deliver = (): SocketListener | undefined => (listening ? listener : undefined);
 
-  const onOpen = (): void => deliver()?.open();
+  const onActivity = (): void => deliver()?.activity();
+  // The raw socket's reads tell the idle timer that a large or trickling frame is still arriving.
+  let raw: import('node:net').Socket | undefined;
+  const onUpgrade = (response: import('node:http').IncomingMessage): void => {
+    raw = response.socket;
+    raw.on('data', onActivity);
+  };
+  // `ws` ignores pause() before the socket is open: remember it and apply it on open.
+  let paused = false;
+  const onOpen = (): void => {
+    if (paused) socket.pause();
+    deliver()?.open();
+  };
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     deliver()?.message(isBinary ? bytesOf(data) : textOf(data));
   };
@@ -49,7 +61,9 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
     });
   };
   const onClose = (code: number, reason: Buffer): void => {
+    raw?.off('data', onActivity);
     socket
+      .off('upgrade', onUpgrade)
       .off('open', onOpen)
       .off('message', onMessage)
       .off('error', onError)
@@ -60,6 +74,7 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
     target?.close(code, reason.toString('utf8'));
   };
   socket
+    .on('upgrade', onUpgrade)
     .on('open', onOpen)
     .on('message', onMessage)
     .on('error', onError)
@@ -70,14 +85,22 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
     send: (text) => socket.send(text),
     close: (code, reason) => {
       listening = false;
-      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
-      else socket.close(code, reason);
+      if (socket.readyState === WebSocket.CONNECTING) return socket.terminate();
+      // A paused socket could not read the server's close reply and would linger until ws's 30 s timer.
+      socket.resume();
+      socket.close(code, reason);
     },
     terminate: () => {
       listening = false;
       socket.terminate();
     },
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
+    pause: () => {
+      paused = true;
+      socket.pause();
+    },
+    resume: () => {
+      paused = false;
+      socket.resume();
+    },
   };
 };

@@ -10,6 +10,7 @@ export type ServerAction =
   | { readonly kind: 'open' }
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'binary'; readonly data: Uint8Array }
+  | { readonly kind: 'activity' }
   | { readonly kind: 'close'; readonly code: number; readonly reason: string }
   | { readonly kind: 'fail'; readonly failure: TransportFailure };
 
@@ -43,6 +44,8 @@ export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<S
           return listener.message(action.text);
         case 'binary':
           return listener.message(action.data);
+        case 'activity':
+          return listener.activity();
         case 'close':
           ended = true;
           return listener.close(action.code, action.reason);
@@ -85,6 +88,8 @@ export const TRACE = '567e8537-a89c-13c3-a882-826321939651';
 export const open: ServerAction = { kind: 'open' };
 export const text = (frame: unknown): ServerAction => ({ kind: 'text', text: typeof frame === 'string' ? frame : JSON.stringify(frame) });
 export const binary = (...bytes: number[]): ServerAction => ({ kind: 'binary', data: Uint8Array.from(bytes) });
+/** Bytes of a frame still arriving. */
+export const activity: ServerAction = { kind: 'activity' };
 export const close = (code: number, reason = ''): ServerAction => ({ kind: 'close', code, reason });
 export const fail = (failure: TransportFailure): ServerAction => ({ kind: 'fail', failure });
 export const startFrame = (traceId = TRACE): ServerAction => text({ resp_type: 'START', trace_id: traceId });

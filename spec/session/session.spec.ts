@@ -16,6 +16,7 @@ import {
 } from '../../lib/index.js';
 import {
   TRACE,
+  activity,
   binary,
   close,
   endFrame,
@@ -327,6 +328,15 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const { client } = setup(scheduler, script);
         const a = (i: number) => chunk(i, i * 2, 1, 2);
         expectObservable(client.synthesize$({ text: 'x' })).toBe('-----a 29ms b 29ms c 29ms d 49ms #', { a: a(0), b: a(1), c: a(2), d: a(3) }, new SisTimeoutError('idle', 50, TRACE));
+      });
+    });
+
+    it('does not time out idle while the bytes of a frame are still arriving', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        // after the first chunk, only partial-frame activity every 40 ms (idle is 50), then a chunk
+        const script = cold('-o-s-a 39ms y 39ms y 39ms a', { ...v, y: activity });
+        const { client } = setup(scheduler, script);
+        expectObservable(client.synthesize$({ text: 'x' }).pipe(take(2))).toBe('-----a 119ms (b|)', { a: chunk(0, 0, 1, 2), b: chunk(1, 2, 1, 2) });
       });
     });
 

@@ -1,0 +1,63 @@
+/** How the CLI ends: exit codes and the one line that explains a failure. */
+import {
+  SisAuthError,
+  SisConfigError,
+  SisError,
+  SisFileError,
+  SisHandshakeError,
+  SisItemError,
+  SisPartError,
+  SisRequestError,
+  SisServiceError,
+} from '../errors.js';
+
+export const EXIT = {
+  ok: 0,
+  /** A local failure: writing the file, or a bug. */
+  failure: 1,
+  usage: 2,
+  service: 3,
+  auth: 4,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Bad command-line usage (flags, input): exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+// SIS codes that mean the credentials are wrong (protocol.md §1: token invalid, header missing, not verified).
+const AUTH_SERVICE_CODES = new Set(['SIS.0101', 'SIS.0102', 'SIS.0103']);
+
+/** The error that decides, looking through the wrappers of long texts and batches. */
+const rootCause = (error: unknown): unknown =>
+  (error instanceof SisPartError || error instanceof SisItemError) && error.cause !== undefined ? rootCause(error.cause) : error;
+
+export const exitCodeFor = (error: unknown): ExitCode => {
+  const cause = rootCause(error);
+  if (cause instanceof UsageError || cause instanceof SisRequestError || cause instanceof SisConfigError) return EXIT.usage;
+  if (cause instanceof SisAuthError) return EXIT.auth;
+  if (cause instanceof SisHandshakeError && (cause.status === 401 || cause.status === 403)) return EXIT.auth;
+  if (cause instanceof SisServiceError && cause.errorCode !== undefined && AUTH_SERVICE_CODES.has(cause.errorCode)) return EXIT.auth;
+  if (cause instanceof SisFileError) return EXIT.failure;
+  if (cause instanceof SisError) return EXIT.service;
+  return EXIT.failure;
+};
+
+/**
+ * One line for stderr: the message, the trace id if the message lacks it, and never a secret
+ * (library messages hold none; `secrets` are masked anyway, in case one came from elsewhere).
+ */
+export const describeError = (error: unknown, secrets: readonly string[] = []): string => {
+  // A text of one part failed as a whole: say what went wrong, not "part 1 of 1".
+  if (error instanceof SisPartError && error.parts === 1 && error.cause instanceof SisError) return describeError(error.cause, secrets);
+  let line = error instanceof Error ? error.message : String(error);
+  const traceId = error instanceof SisError ? error.traceId : undefined;
+  if (traceId !== undefined && !line.includes(traceId)) line += ` [trace ${traceId}]`;
+  for (const secret of secrets) if (secret !== '') line = line.split(secret).join('<redacted>');
+  return `sis-tts: ${line.replace(/\s*\n\s*/g, ' ')}`;
+};

@@ -1,0 +1,82 @@
+import type { Subscription } from 'rxjs';
+import { SisOverflowError } from '../errors.js';
+import { openSource, type AudioSource } from './audio-source.js';
+
+export interface AudioIterableOptions {
+  /** Items buffered ahead of the consumer before the source is paused. Default 16. */
+  readonly highWaterMark?: number;
+  /** For a plain Observable only (it cannot be paused): items buffered before failing with a {@link SisOverflowError}. Default 10,000. */
+  readonly maxBuffered?: number;
+}
+
+/**
+ * The values of a source for `for await`: each iteration subscribes anew, `break` (or `return`)
+ * unsubscribes, an error is thrown from the loop. Given a function of `paused$`, the source is
+ * paused while `highWaterMark` items wait for the loop, so a slow loop keeps memory bounded.
+ * @example for await (const chunk of audioIterable((paused$) => client.synthesize$(request, { paused$ }))) await sink.write(chunk.data);
+ */
+export const audioIterable = <T>(source: AudioSource<T>, options: AudioIterableOptions = {}): AsyncIterable<T> => ({
+  [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+    const highWaterMark = options.highWaterMark ?? 16;
+    const maxBuffered = options.maxBuffered ?? 10_000;
+    const { audio$, pause, release } = openSource(source);
+    const queue: { readonly value: T }[] = [];
+    const waiters: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void }[] = [];
+    let ended: { error: unknown } | 'complete' | undefined;
+    let subscription: Subscription | undefined;
+
+    const finish = (): IteratorResult<T> => {
+      release();
+      subscription?.unsubscribe();
+      queue.length = 0;
+      ended = 'complete';
+      for (const waiter of waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
+      return { value: undefined, done: true };
+    };
+    const end = (how: { error: unknown } | 'complete'): void => {
+      if (ended !== undefined) return;
+      ended = how;
+      release();
+      if (how === 'complete') for (const waiter of waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
+      else for (const waiter of waiters.splice(0)) waiter.reject(how.error);
+    };
+    const start = (): void => {
+      subscription = audio$.subscribe({
+        next: (value) => {
+          if (ended !== undefined) return;
+          const waiter = waiters.shift();
+          if (waiter !== undefined) return waiter.resolve({ value, done: false });
+          queue.push({ value });
+          if (queue.length < highWaterMark) return;
+          if (pause !== undefined) pause(true);
+          else if (queue.length > maxBuffered) {
+            end({ error: new SisOverflowError(maxBuffered, 'items') });
+            subscription?.unsubscribe();
+          }
+        },
+        error: (error: unknown) => end({ error }),
+        complete: () => end('complete'),
+      });
+    };
+
+    return {
+      next: (): Promise<IteratorResult<T>> => {
+        if (subscription === undefined && ended === undefined) start();
+        const item = queue.shift();
+        if (item !== undefined) {
+          if (queue.length < highWaterMark) pause?.(false);
+          return Promise.resolve({ value: item.value, done: false });
+        }
+        if (ended === 'complete') return Promise.resolve({ value: undefined, done: true });
+        if (ended !== undefined) {
+          const { error } = ended;
+          ended = 'complete'; // thrown once; the iterator is done after
+          return Promise.reject(error);
+        }
+        pause?.(false);
+        return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+      },
+      return: (): Promise<IteratorResult<T>> => Promise.resolve(finish()),
+    };
+  },
+});

@@ -1,0 +1,116 @@
+import { BehaviorSubject, catchError, combineLatest, defer, distinctUntilChanged, from, identity, map, of, tap, throwError, type Observable } from 'rxjs';
+import { SisConfigError, SisError, SisPartError, type Problem } from '../errors.js';
+import { resolveRequest, type SynthesisRequest } from '../protocol/request.js';
+import type { SisClient } from '../session/client.js';
+import type { AudioChunk } from '../session/events.js';
+import { resumingAtEnd } from './audio-source.js';
+import { concatMapEager } from './concat-map-eager.js';
+import { retrySynthesis, type RetryOptions } from './retry-synthesis.js';
+import { splitText } from './split-text.js';
+
+export interface LongSynthesisOptions {
+  readonly client: Pick<SisClient, 'synthesize$'>;
+  /** Sessions at once. Default 2. */
+  readonly concurrency?: number;
+  /**
+   * Longest part in characters. Default 500: the limit of ordinary voices in the current docs
+   * (premium voices take 10,000), and shorter parts bring the first audio sooner.
+   */
+  readonly maxPartLength?: number;
+  /**
+   * Bytes a part running ahead may hold while waiting for its turn; past this its socket is paused.
+   * Default 1 MiB.
+   */
+  readonly maxBufferedBytes?: number;
+  /** Passed on to every session: pauses them all while the consumer lags (see `toReadable`). */
+  readonly paused$?: Observable<boolean>;
+  /** Retry each part on its own (safe: a part that already sent audio is never retried). */
+  readonly retry?: RetryOptions;
+}
+
+/** A chunk of a long synthesis: `index` and `offset` run across all parts; `traceId` is the part's session. */
+export interface LongAudioChunk extends AudioChunk {
+  /** 0-based index of the part this chunk belongs to. */
+  readonly part: number;
+  /** How many parts the text was split into. */
+  readonly parts: number;
+}
+
+const DEFAULT_MAX_PART_LENGTH = 500;
+const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+const positiveInteger = (path: string, value: unknown): Problem[] =>
+  Number.isInteger(value) && Number(value) >= 1 ? [] : [{ path, message: `must be a positive integer, got ${String(value)}` }];
+
+/** How much of a part has arrived and how much has gone out; `hold` pauses a part that ran too far ahead. */
+interface PartFlow {
+  received: number;
+  delivered: number;
+  readonly hold: BehaviorSubject<boolean>;
+}
+
+/**
+ * Speaks a text of any length: splits it with {@link splitText} (parts of blank text are skipped),
+ * runs up to `concurrency` sessions at once and emits the audio strictly in text order. Parts
+ * waiting for their turn are buffered, each up to `maxBufferedBytes` (then its socket is paused);
+ * part `k + concurrency` starts only when part `k` is done. A failed part fails the whole with
+ * a {@link SisPartError} carrying the part's index and trace id.
+ * @example synthesizeLong$({ text: book, voice }, { client, concurrency: 3 }).pipe(writeAudioFile('book.wav'))
+ */
+export const synthesizeLong$ = (request: SynthesisRequest, options: LongSynthesisOptions): Observable<LongAudioChunk> =>
+  defer(() => {
+    const {
+      client,
+      concurrency = 2,
+      maxPartLength = DEFAULT_MAX_PART_LENGTH,
+      maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+      paused$ = of(false),
+      retry,
+    } = options;
+    const problems = [
+      ...positiveInteger('concurrency', concurrency),
+      ...positiveInteger('maxPartLength', maxPartLength),
+      ...positiveInteger('maxBufferedBytes', maxBufferedBytes),
+    ];
+    if (problems.length > 0) throw new SisConfigError(problems, 'synthesizeLong$ options');
+    resolveRequest(request, { maxTextLength: Infinity }); // every other field, checked once for all parts
+    const parts = splitText(request.text, maxPartLength).filter((part) => part.trim() !== '');
+    const flows = new Map<number, PartFlow>();
+    let index = 0;
+    let offset = 0;
+
+    const speak = (text: string, part: number): Observable<LongAudioChunk> => {
+      const flow: PartFlow = { received: 0, delivered: 0, hold: new BehaviorSubject(false) };
+      flows.set(part, flow);
+      const partPaused$ = combineLatest([paused$, flow.hold]).pipe(
+        map(([consumer, ahead]) => consumer || ahead),
+        distinctUntilChanged(),
+      );
+      return resumingAtEnd(partPaused$, (flag$) => client.synthesize$({ ...request, text }, { paused$: flag$ })).pipe(
+        retry === undefined ? identity : retrySynthesis<AudioChunk>(retry),
+        tap((chunk) => {
+          flow.received += chunk.data.byteLength;
+          if (flow.received - flow.delivered >= maxBufferedBytes) flow.hold.next(true);
+        }),
+        catchError((error: unknown) =>
+          throwError(() => (error instanceof SisError ? new SisPartError({ part, parts: parts.length, cause: error }) : error)),
+        ),
+        map((chunk): LongAudioChunk => ({ ...chunk, part, parts: parts.length })),
+      );
+    };
+
+    return from(parts).pipe(
+      concatMapEager(speak, concurrency),
+      map((chunk): LongAudioChunk => {
+        const flow = flows.get(chunk.part);
+        if (flow !== undefined) {
+          flow.delivered += chunk.data.byteLength;
+          if (flow.hold.value && flow.received - flow.delivered < maxBufferedBytes) flow.hold.next(false);
+        }
+        const renumbered = { ...chunk, index, offset };
+        index += 1;
+        offset += chunk.data.byteLength;
+        return renumbered;
+      }),
+    );
+  });

@@ -1,0 +1,57 @@
+import { Readable } from 'node:stream';
+import type { Subscription } from 'rxjs';
+import { SisOverflowError } from '../errors.js';
+import { bytesOf, type AudioData } from './audio-data.js';
+import { openSource, type AudioSource } from './audio-source.js';
+
+export interface ToReadableOptions {
+  /** Bytes the stream buffers before it pauses the source (Node's `highWaterMark`). Default 64 KiB. */
+  readonly highWaterMark?: number;
+  /**
+   * For a plain Observable only (it cannot be paused): bytes buffered for a lagging consumer before
+   * the stream is destroyed with a {@link SisOverflowError}. Default 16 MiB.
+   */
+  readonly maxBufferedBytes?: number;
+}
+
+/**
+ * A Node `Readable` of the audio bytes, subscribing when first read. Given a function of `paused$`,
+ * it has real backpressure: when the consumer lags the socket is paused, so memory stays bounded
+ * however long the audio. Given a plain Observable it buffers, up to `maxBufferedBytes`.
+ * `destroy()` unsubscribes (closing the socket); an error of the audio destroys the stream with it.
+ * @example toReadable((paused$) => client.synthesize$(request, { paused$ })).pipe(createWriteStream('out.pcm'))
+ */
+export const toReadable = (source: AudioSource<AudioData>, options: ToReadableOptions = {}): Readable => {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const { audio$, pause, release } = openSource(source);
+  let subscription: Subscription | undefined;
+  const readable: Readable = new Readable({
+    highWaterMark: options.highWaterMark ?? 64 * 1024,
+    read() {
+      if (subscription !== undefined) return pause?.(false);
+      subscription = audio$.subscribe({
+        next: (audio) => {
+          const bytes = bytesOf(audio);
+          if (bytes.byteLength === 0 || readable.destroyed) return;
+          if (readable.push(bytes)) return;
+          if (pause !== undefined) pause(true);
+          else if (readable.readableLength > maxBufferedBytes) readable.destroy(new SisOverflowError(maxBufferedBytes, 'bytes'));
+        },
+        error: (error: unknown) => {
+          release();
+          readable.destroy(error instanceof Error ? error : new Error(String(error)));
+        },
+        complete: () => {
+          release();
+          readable.push(null);
+        },
+      });
+    },
+    destroy(error, callback) {
+      release();
+      subscription?.unsubscribe();
+      callback(error);
+    },
+  });
+  return readable;
+};

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { Subject, concat, of, throwError, type Observable } from 'rxjs';
+import { SisOverflowError, SisServiceError, toReadable, type AudioChunk } from '../../lib/index.js';
+import { chunk } from './stub-client.js';
+
+const bytes = (n: number, value = 1): AudioChunk => chunk('t', 0, 0, ...new Array<number>(n).fill(value));
+
+/** A source that records the paused$ flags it is given. */
+const pausable = (): { source: (paused$: Observable<boolean>) => Observable<AudioChunk>; audio: Subject<AudioChunk>; flags: boolean[] } => {
+  const audio = new Subject<AudioChunk>();
+  const flags: boolean[] = [];
+  return {
+    audio,
+    flags,
+    source: (paused$) => {
+      paused$.subscribe((paused) => flags.push(paused));
+      return audio;
+    },
+  };
+};
+
+describe('toReadable', () => {
+  it('streams the bytes of every chunk and ends when the audio completes', async () => {
+    const readable = toReadable(of(chunk('t', 0, 0, 1, 2), chunk('t', 1, 2, 3)));
+    const all = Buffer.concat(await readable.toArray());
+    expect(Array.from(all)).to.deep.equal([1, 2, 3]);
+  });
+
+  it('subscribes only when first read', () => {
+    const { source, audio } = pausable();
+    const readable = toReadable(source);
+    expect(audio.observed).to.equal(false);
+    readable.read(0);
+    expect(audio.observed).to.equal(true);
+    readable.destroy();
+  });
+
+  it('pauses the source when the consumer lags behind highWaterMark, and resumes it as it reads', () => {
+    const { source, audio, flags } = pausable();
+    const readable = toReadable(source, { highWaterMark: 4 });
+    readable.read(0);
+    audio.next(bytes(3));
+    expect(flags).to.deep.equal([false]);
+    audio.next(bytes(3));
+    expect(flags, 'paused once 6 bytes wait').to.deep.equal([false, true]);
+    expect(readable.read()).to.have.length(6);
+    expect(flags, 'resumed once read').to.deep.equal([false, true, false]);
+    readable.destroy();
+  });
+
+  it('destroy() unsubscribes from the audio (closing the session)', async () => {
+    const { source, audio } = pausable();
+    const readable = toReadable(source);
+    readable.read(0);
+    readable.destroy();
+    await once(readable, 'close');
+    expect(audio.observed).to.equal(false);
+  });
+
+  it('is destroyed with the error of the audio', async () => {
+    const failure = new SisServiceError({ traceId: 't', errorCode: 'SIS.0401' });
+    const readable = toReadable(concat(of(bytes(2)), throwError(() => failure)));
+    readable.resume();
+    const [error] = await once(readable, 'error');
+    expect(error).to.equal(failure);
+  });
+
+  it('given a plain Observable (no pause), fails with SisOverflowError past maxBufferedBytes', async () => {
+    const audio = new Subject<AudioChunk>();
+    const readable = toReadable(audio, { highWaterMark: 2, maxBufferedBytes: 5 });
+    readable.read(0);
+    audio.next(bytes(3));
+    audio.next(bytes(2));
+    expect(readable.destroyed).to.equal(false);
+    audio.next(bytes(1));
+    const [error] = await once(readable, 'error');
+    expect(error).to.be.instanceOf(SisOverflowError).and.include({ limit: 5, unit: 'bytes' });
+    expect(audio.observed).to.equal(false);
+  });
+});
