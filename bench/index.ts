@@ -1,0 +1,123 @@
+/**
+ * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx]`: the library's `synthesize$` against a raw
+ * `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
+ *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
+ *   (b) time to first chunk over 1,000 sequential sessions,
+ *   (c) 1,000 and 10,000 concurrent sessions (each side in its own process): wall time and peak RSS.
+ * (a) and (b) run in one worker process, alternating the sides; (c) runs one process per side and round.
+ * Everything runs the code compiled by tsc into bench/.out (`--tsx`: the sources through tsx).
+ * Prints a Markdown table; exits 0 even when a target is missed (it is a measurement), 1 if the
+ * benchmark itself could not run.
+ */
+import { parseArgs } from 'node:util';
+import type { BenchRequest } from './clients.js';
+import { compile, runWorker, startEmulatorProcess, stop, stopAll, useRuntime, type EmulatorProcess } from './processes.js';
+import { machine, markdown, rows, TARGETS, type Results } from './report.js';
+import { concurrent, type ConcurrentResult } from './scenarios.js';
+import { MIB } from './stats.js';
+import type { SequentialJob, SequentialReport, SizeJob, SizeReport } from './worker.js';
+
+const FRAME_BYTES = 3200;
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    'no-10k': { type: 'boolean', default: false },
+    tsx: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (flags.help) {
+  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx]\n');
+  process.exit(0);
+}
+const quick = flags.quick;
+
+/**
+ * (a): 16 kHz PCM is 32,000 B/s and a CJK character is a 200 ms syllable at speed 0 (6,400 B).
+ * speed -34 stretches it by 2^(34/500) to 6,708 B, so 10,000 characters (the default text limit of
+ * both the client and the emulator) give 67,080,000 B ≈ 63.97 MiB. The exact size is checked with
+ * `synthesizeAudio` before the run.
+ */
+const LONG_SOURCE = '语音合成服务把文字变成声音';
+const longRequest = (chars: number): BenchRequest => ({
+  text: Array.from({ length: chars }, (_, i) => LONG_SOURCE[i % LONG_SOURCE.length] ?? '语').join(''),
+  sampleRate: 16000,
+  voice: 'chinese_xiaoyan_common',
+  speed: -34,
+});
+/** (b) and (c): two syllables at 8 kHz, 6,400 B in two frames. */
+const SHORT: BenchRequest = { text: '你好', sampleRate: 8000, voice: 'chinese_xiaoyan_common', speed: 0 };
+
+const settings = quick
+  ? { longChars: 2_500, throughputRuns: 3, sequential: 200, warmup: 20, loads: [{ sessions: 1_000, rounds: 1 }] }
+  : {
+      longChars: 10_000,
+      throughputRuns: 7,
+      sequential: 1_000,
+      warmup: 100,
+      loads: [{ sessions: 1_000, rounds: 3 }, ...(flags['no-10k'] ? [] : [{ sessions: 10_000, rounds: 1 }])],
+    };
+const extra = [quick ? '--quick' : '', flags['no-10k'] && !quick ? '--no-10k' : '', flags.tsx ? '--tsx' : ''].filter((f) => f !== '');
+const command = `npm run bench${extra.length === 0 ? '' : ` -- ${extra.join(' ')}`}`;
+useRuntime(flags.tsx ? 'tsx' : 'compiled');
+
+let emulator: EmulatorProcess | undefined;
+let stopping = false;
+const interrupted = (): void => {
+  stopping = true;
+  process.stderr.write('bench: interrupted, stopping the emulator and workers\n');
+  void stopAll().finally(() => process.exit(130));
+};
+process.once('SIGINT', interrupted);
+process.once('SIGTERM', interrupted);
+
+const main = async (): Promise<void> => {
+  process.stderr.write(`bench: ${machine()}${quick ? ' (quick)' : ''}\n`);
+  await compile();
+  const long = longRequest(settings.longChars);
+  const sizeJob: SizeJob = { request: long };
+  const size = await runWorker<SizeReport>(['size', JSON.stringify(sizeJob)], 120_000);
+  if (!size.sameStart) throw new Error('the raw START JSON differs from the library’s');
+  process.stderr.write(`bench: (a) stream of ${size.bytes} bytes (${(size.bytes / MIB).toFixed(2)} MiB)\n`);
+
+  emulator = await startEmulatorProcess(FRAME_BYTES);
+  process.stderr.write(`bench: emulator at ${emulator.url} (pid ${String(emulator.child.pid)})\n`);
+  const target = { url: emulator.url, projectId: emulator.projectId, token: emulator.token };
+  const job: SequentialJob = {
+    target,
+    long,
+    expectedBytes: size.bytes,
+    runs: settings.throughputRuns,
+    short: SHORT,
+    sessions: settings.sequential,
+    warmup: settings.warmup,
+  };
+  const { throughput: a, firstChunk: b } = await runWorker<SequentialReport>(['sequential', JSON.stringify(job)], 600_000);
+  const c: ConcurrentResult[] = [];
+  for (const load of settings.loads) c.push(await concurrent(target, SHORT, load.sessions, load.rounds, load.sessions >= 5_000 ? 120_000 : 60_000));
+  const results: Results = { throughput: a, firstChunk: b, concurrent: c };
+  const table = rows(results);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', targets: TARGETS, table, results }, null, 2)}\n`);
+  } else {
+    const how = `${flags.tsx ? 'sources run through tsx' : 'library compiled by tsc'}${quick ? '; --quick: smaller counts, figures indicative only' : ''}`;
+    process.stdout.write(`${markdown(table, results, command, how)}\n`);
+  }
+};
+
+try {
+  await main();
+} catch (error) {
+  if (stopping) await new Promise<never>(() => undefined); // the signal handler exits
+  process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  if (emulator !== undefined) await stop(emulator.child);
+  await stopAll();
+}
+// Sockets in their closing handshake must not keep a finished run alive.
+process.exit(process.exitCode ?? 0);

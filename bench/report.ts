@@ -1,0 +1,129 @@
+/** The results as a Markdown table (for BENCHMARKS.md) or JSON. */
+import os from 'node:os';
+import type { ConcurrentResult, FirstChunkResult, ThroughputResult } from './scenarios.js';
+import { count, fmt, median, MIB } from './stats.js';
+
+export const TARGETS = { throughputRatio: 0.95, firstChunkOverheadMs: 0.3, rssRatio: 1.2 } as const;
+
+export interface Row {
+  readonly figure: string;
+  readonly ours: string;
+  readonly raw: string;
+  readonly ratio: string;
+  readonly target: string;
+  /** undefined: for information, no target. */
+  readonly pass: boolean | undefined;
+}
+
+export interface Results {
+  readonly throughput: ThroughputResult;
+  readonly firstChunk: FirstChunkResult;
+  readonly concurrent: readonly ConcurrentResult[];
+}
+
+export const machine = (): string => {
+  const cpus = os.cpus();
+  return `node ${process.version}, ${cpus.length} CPU${cpus.length === 1 ? '' : 's'} (${cpus[0]?.model.trim() ?? 'unknown'}), ${os.platform()} ${os.release()}, ${fmt(os.totalmem() / 1024 ** 3, 1)} GiB RAM`;
+};
+
+const ms = (value: number): string => `${fmt(value, 3)} ms`;
+const x = (value: number): string => `${fmt(value, 2)}×`;
+
+export const rows = ({ throughput: a, firstChunk: b, concurrent: cs }: Results): Row[] => {
+  const mbOurs = median(a.mbps.ours);
+  const mbRaw = median(a.mbps.raw);
+  const cpuOurs = median(a.cpuMs.ours);
+  const cpuRaw = median(a.cpuMs.raw);
+  const stream = `${fmt(a.bytes / MIB, 1)} MiB`;
+  const overhead = b.median.ours - b.median.raw;
+  const out: Row[] = [
+    {
+      figure: `(a) throughput, one ${stream} stream, 3,200-B frames (median of ${a.runs})`,
+      ours: `${fmt(mbOurs, 1)} MB/s`,
+      raw: `${fmt(mbRaw, 1)} MB/s`,
+      ratio: x(mbOurs / mbRaw),
+      target: `≥ ${TARGETS.throughputRatio}×`,
+      pass: mbOurs / mbRaw >= TARGETS.throughputRatio,
+    },
+    {
+      figure: `(a) client CPU time per ${stream} stream (median)`,
+      ours: `${fmt(cpuOurs, 0)} ms`,
+      raw: `${fmt(cpuRaw, 0)} ms`,
+      ratio: x(cpuOurs / cpuRaw),
+      target: '—',
+      pass: undefined,
+    },
+    {
+      figure: `(b) time to first chunk, median (${count(b.sessions)} sequential sessions)`,
+      ours: ms(b.median.ours),
+      raw: ms(b.median.raw),
+      ratio: `+${fmt(overhead, 3)} ms`,
+      target: `≤ +${TARGETS.firstChunkOverheadMs} ms`,
+      pass: overhead <= TARGETS.firstChunkOverheadMs,
+    },
+    {
+      figure: '(b) time to first chunk, p99',
+      ours: ms(b.p99.ours),
+      raw: ms(b.p99.raw),
+      ratio: x(b.p99.ours / b.p99.raw),
+      target: '—',
+      pass: undefined,
+    },
+  ];
+  for (const c of cs) {
+    const n = count(c.sessions);
+    const rounds = c.rounds > 1 ? `, median of ${c.rounds}` : '';
+    out.push(
+      {
+        figure: `(c) ${n} concurrent sessions: completed`,
+        ours: `${count(c.ok.ours)}/${n}`,
+        raw: `${count(c.ok.raw)}/${n}`,
+        ratio: '—',
+        target: 'all',
+        pass: c.ok.ours === c.sessions && c.ok.raw === c.sessions,
+      },
+      {
+        figure: `(c) ${n} concurrent sessions: wall time${rounds}`,
+        ours: `${fmt(c.wallMs.ours / 1000, 2)} s`,
+        raw: `${fmt(c.wallMs.raw / 1000, 2)} s`,
+        ratio: x(c.wallMs.ours / c.wallMs.raw),
+        target: '—',
+        pass: undefined,
+      },
+      {
+        figure: `(c) ${n} concurrent sessions: peak RSS of the client process${rounds}`,
+        ours: `${fmt(c.maxRssKiB.ours / 1024, 1)} MiB`,
+        raw: `${fmt(c.maxRssKiB.raw / 1024, 1)} MiB`,
+        ratio: x(c.maxRssKiB.ours / c.maxRssKiB.raw),
+        target: `≤ ${TARGETS.rssRatio}×`,
+        pass: c.maxRssKiB.ours / c.maxRssKiB.raw <= TARGETS.rssRatio,
+      },
+      {
+        figure: `(c) ${n} concurrent sessions: peak RSS above the idle process`,
+        ours: `${fmt((c.maxRssKiB.ours - c.rssBeforeKiB.ours) / 1024, 1)} MiB`,
+        raw: `${fmt((c.maxRssKiB.raw - c.rssBeforeKiB.raw) / 1024, 1)} MiB`,
+        ratio: x((c.maxRssKiB.ours - c.rssBeforeKiB.ours) / (c.maxRssKiB.raw - c.rssBeforeKiB.raw)),
+        target: '—',
+        pass: undefined,
+      },
+    );
+  }
+  return out;
+};
+
+const verdict = (pass: boolean | undefined): string => (pass === undefined ? '' : pass ? 'pass' : '**MISS**');
+
+export const markdown = (table: readonly Row[], results: Results, command: string, runtime: string): string => {
+  const lines = [
+    '| Figure | rx-sis-tts `synthesize$` | raw `ws` | ours / raw | Target | Result |',
+    '|---|--:|--:|--:|:-:|:-:|',
+    ...table.map((r) => `| ${r.figure} | ${r.ours} | ${r.raw} | ${r.ratio} | ${r.target} | ${verdict(r.pass)} |`),
+    '',
+    `Machine: ${machine()}. Command: \`${command}\` (${runtime}; emulator in its own process, fast mode, 127.0.0.1).`,
+  ];
+  const misses = table.filter((r) => r.pass === false);
+  lines.push(misses.length === 0 ? 'All targets met.' : `**${misses.length} target${misses.length === 1 ? '' : 's'} missed:** ${misses.map((r) => r.figure).join('; ')}.`);
+  const errors = results.concurrent.flatMap((c) => c.errors.map((e) => `${count(c.sessions)} concurrent, ${e}`));
+  if (errors.length > 0) lines.push('', 'Errors:', ...errors.map((e) => `- ${e}`));
+  return lines.join('\n');
+};
