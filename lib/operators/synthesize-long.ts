@@ -3,7 +3,6 @@ import { SisConfigError, SisError, SisPartError, type Problem } from '../errors.
 import { resolveRequest, type SynthesisRequest } from '../protocol/request.js';
 import type { SisClient } from '../session/client.js';
 import type { AudioChunk } from '../session/events.js';
-import { resumingAtEnd } from './audio-source.js';
 import { concatMapEager } from './concat-map-eager.js';
 import { retrySynthesis, type RetryOptions } from './retry-synthesis.js';
 import { splitText } from './split-text.js';
@@ -86,7 +85,7 @@ export const synthesizeLong$ = (request: SynthesisRequest, options: LongSynthesi
         map(([consumer, ahead]) => consumer || ahead),
         distinctUntilChanged(),
       );
-      return resumingAtEnd(partPaused$, (flag$) => client.synthesize$({ ...request, text }, { paused$: flag$ })).pipe(
+      return client.synthesize$({ ...request, text }, { paused$: partPaused$ }).pipe(
         retry === undefined ? identity : retrySynthesis<AudioChunk>(retry),
         tap((chunk) => {
           flow.received += chunk.data.byteLength;

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
-import { lastValueFrom, take, toArray, type Subscription } from 'rxjs';
+import { BehaviorSubject, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
 import {
   SisConnectionError,
   SisError,
@@ -273,6 +273,21 @@ describe('synthesize$ against the emulator', () => {
       });
       await emulator.idle();
       expect(emulator.sessions[0]).to.include({ ending: 'client-closed', closedBy: 'client', closeCode: 1000 });
+    });
+
+    it('closes a paused socket at once (it resumes to read the close reply)', async () => {
+      await start({ realtimeFactor: 1 });
+      const paused$ = new BehaviorSubject(false);
+      await new Promise<void>((resolve) => {
+        const subscription = client.synthesize$({ text: '暂停以后再取消。' }, { paused$ }).subscribe(() => {
+          paused$.next(true);
+          subscription.unsubscribe();
+          resolve();
+        });
+      });
+      // Without the resume, ws would wait 30 s for the close reply: past this test's timeout.
+      await emulator.idle();
+      expect(emulator.sessions[0]).to.include({ closedBy: 'client', closeCode: 1000 });
     });
 
     it('closes the socket once take(1) has its chunk', async () => {
