@@ -6,6 +6,17 @@
  * Messages are built only from non-secret data (never a token, SK or password), so an error can be
  * logged, serialised or shown as it is.
  */
+import { channel } from 'node:diagnostics_channel';
+
+/**
+ * Observability hook: every {@link SisError} is published on this `node:diagnostics_channel` channel
+ * once constructed (in a microtask, so the subclass fields are set), e.g. to count or log failures:
+ * `diagnostics_channel.subscribe(ERROR_CHANNEL, (error) => metrics.count(error.code))`.
+ * Nothing is published, and nothing is queued, while the channel has no subscriber.
+ */
+export const ERROR_CHANNEL = 'rx-sis-tts:error';
+const errorChannel = channel(ERROR_CHANNEL);
+
 export type SisErrorCode =
   | 'REQUEST_INVALID'
   | 'CONFIG_INVALID'
@@ -30,6 +41,7 @@ export abstract class SisError extends Error {
     this.name = new.target.name;
     this.traceId = details.traceId;
     this.retryable = details.retryable;
+    if (errorChannel.hasSubscribers) queueMicrotask(() => errorChannel.publish(this));
   }
 
   /** Plain data for logs and JSON: no stack, no cause. */

@@ -79,3 +79,10 @@ export {
   type SynthesisOutcome,
   type SynthesisSuccess,
 } from './operators/synthesize-many.js';
+export type { AkSkAuth } from './auth/aksk.js';
+export type { RefreshableTokenSource } from './auth/token.js';
+export { iamPasswordToken, type FetchLike, type IamPasswordTokenOptions, type IamTokenProvider } from './auth/iam.js';
+export { SIS_ENV, sisOptionsFromEnv, type Environment } from './auth/env.js';
+export { REGION_PATTERN, regionEndpoint } from './transport/endpoint.js';
+export { ERROR_CHANNEL } from './errors.js';
+export { hasSisEnv } from './auth/env.js';

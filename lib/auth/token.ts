@@ -1,19 +1,39 @@
 /** Handshake credentials: how a session gets the headers that authenticate it. */
 import { catchError, defer, from, isObservable, map, of, take, throwError, throwIfEmpty, type Observable } from 'rxjs';
-import { SisAuthError, SisError } from '../errors.js';
+import { SisAuthError, SisError, type Problem } from '../errors.js';
+import { unknownKeyProblems } from '../protocol/problems.js';
+import { signHandshake, type AkSkAuth } from './aksk.js';
+import { withRedactedSecrets } from './redact.js';
 
 /** A token, or a function returning one (sync, Promise or Observable: the first value is used). */
 export type TokenSource = string | (() => string | PromiseLike<string> | Observable<string>);
+
+/**
+ * A token provider that caches its token (e.g. {@link iamPasswordToken}). `invalidate()` drops the
+ * cached token: when a handshake is rejected with 401 the session calls it and retries once.
+ */
+export interface RefreshableTokenSource {
+  (): string | PromiseLike<string> | Observable<string>;
+  invalidate(): void;
+}
 
 /** Token authentication: sent as `X-Auth-Token`. */
 export interface TokenAuth {
   readonly token: TokenSource;
 }
 
-export type AuthOptions = TokenAuth;
+/** `{ token }` (an IAM token or a provider of one) or `{ ak, sk }` (an access key that signs each handshake). */
+export type AuthOptions = TokenAuth | AkSkAuth;
 
 // A token goes into an HTTP header: control characters would let it inject headers.
 const HEADER_UNSAFE = /[\u0000-\u001f\u007f]/;
+// An AK goes into the Authorization header's `Access=` field: no spaces, commas or controls.
+const AK_PATTERN = /^[\u0021-\u002b\u002d-\u007e]+$/;
+
+const isTokenAuth = (auth: AuthOptions): auth is TokenAuth => 'token' in auth && auth.token !== undefined;
+
+const isRefreshable = (source: TokenSource): source is RefreshableTokenSource =>
+  typeof source === 'function' && typeof (source as { invalidate?: unknown }).invalidate === 'function';
 
 const checkedToken = (token: unknown): string => {
   if (typeof token !== 'string' || token.trim() === '') {
@@ -38,19 +58,65 @@ const fromProvider = (provider: () => string | PromiseLike<string> | Observable<
     ),
   );
 
-/** The handshake headers for one connection; the provider is asked once per connection. */
-export const authHeaders$ = (auth: AuthOptions): Observable<Record<string, string>> =>
-  (typeof auth.token === 'string' ? from([auth.token]) : fromProvider(auth.token)).pipe(
-    map((token) => ({ 'X-Auth-Token': checkedToken(token) })),
+const systemClock = (): Date => new Date();
+
+const signed$ = (auth: AkSkAuth, url: string): Observable<Record<string, string>> =>
+  // defer: the date is taken when the connection is made, not when the Observable is built.
+  defer(() => of(signHandshake(url, auth, (auth.clock ?? systemClock)()))).pipe(
+    catchError((cause: unknown) => throwError(() => new SisAuthError('could not sign the handshake (see error.cause)', { cause }))),
   );
 
-/** Problems with the shape of `auth` (checked when the client is created). */
-export const authProblems = (auth: unknown): { path: string; message: string }[] => {
-  if (typeof auth !== 'object' || auth === null) return [{ path: 'auth', message: 'is required: { token: string | () => token }' }];
-  const token = (auth as { token?: unknown }).token;
+/**
+ * The handshake headers for one connection to `url`: `X-Auth-Token` (the provider is asked once per
+ * connection), or `X-Sdk-Date` and `Authorization` signed for this URL at this moment.
+ */
+export const authHeaders$ = (auth: AuthOptions, url: string): Observable<Record<string, string>> =>
+  isTokenAuth(auth)
+    ? (typeof auth.token === 'string' ? from([auth.token]) : fromProvider(auth.token)).pipe(map((token) => ({ 'X-Auth-Token': checkedToken(token) })))
+    : signed$(auth, url);
+
+/** The `invalidate` of a refreshable token provider, if `auth` has one (a signature or a fixed token has nothing to refresh). */
+export const tokenInvalidator = (auth: AuthOptions): (() => void) | undefined => {
+  if (!isTokenAuth(auth)) return undefined;
+  const source = auth.token;
+  return isRefreshable(source) ? () => source.invalidate() : undefined;
+};
+
+/** `auth` with its token or SK hidden from `util.inspect`, JSON and enumeration. */
+export const redactedAuth = (auth: AuthOptions): AuthOptions =>
+  isTokenAuth(auth) ? withRedactedSecrets<TokenAuth>(auth, ['token'], 'TokenAuth') : withRedactedSecrets<AkSkAuth>(auth, ['sk'], 'AkSkAuth');
+
+const field = (value: object, key: string): unknown => (value as Record<string, unknown>)[key];
+
+const tokenProblems = (token: unknown): Problem[] => {
   if (typeof token === 'function') return [];
   if (typeof token !== 'string') return [{ path: 'auth.token', message: 'must be a string or a function returning one' }];
   if (token.trim() === '') return [{ path: 'auth.token', message: 'must not be empty' }];
   if (HEADER_UNSAFE.test(token)) return [{ path: 'auth.token', message: 'must not contain control characters' }];
   return [];
+};
+
+const akSkProblems = (auth: object): Problem[] => {
+  const problems = unknownKeyProblems(auth, ['ak', 'sk', 'clock'], 'auth.');
+  const ak = field(auth, 'ak');
+  const sk = field(auth, 'sk');
+  const clock = field(auth, 'clock');
+  if (typeof ak !== 'string' || !AK_PATTERN.test(ak)) {
+    problems.push({ path: 'auth.ak', message: 'must be the access key id: printable characters without spaces or commas' });
+  }
+  if (typeof sk !== 'string' || sk === '') problems.push({ path: 'auth.sk', message: 'must be the secret access key, a non-empty string' });
+  if (clock !== undefined && typeof clock !== 'function') problems.push({ path: 'auth.clock', message: 'must be a function returning a Date' });
+  return problems;
+};
+
+/** Problems with the shape of `auth` (checked when the client is created); they never quote a secret. */
+export const authProblems = (auth: unknown): Problem[] => {
+  if (typeof auth !== 'object' || auth === null) {
+    return [{ path: 'auth', message: 'is required: { token: string | () => token } or { ak, sk }' }];
+  }
+  const hasToken = field(auth, 'token') !== undefined;
+  const hasKey = field(auth, 'ak') !== undefined || field(auth, 'sk') !== undefined;
+  if (hasToken && hasKey) return [{ path: 'auth', message: 'give either token or ak and sk, not both' }];
+  if (hasKey) return akSkProblems(auth);
+  return [...unknownKeyProblems(auth, ['token'], 'auth.'), ...tokenProblems(field(auth, 'token'))];
 };

@@ -6,3 +6,5 @@ export type { Fault, FaultPoint, FaultContext, FaultChooser, SessionFault, Start
 export type { SessionRecord, EmulatorStats } from './records.js';
 export type { SessionEnding } from './script.js';
 export { tokenAuthenticator, type Authenticator, type HandshakeRequest, type HandshakeRejection } from './auth.js';
+export { akskAuthenticator, gatewayAuthenticator, type AkSkCheckOptions, type AkSkKey } from './auth.js';
+export type { EmulatorIam, IamFailure, IamUser } from './iam.js';

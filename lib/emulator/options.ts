@@ -2,8 +2,9 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { SisConfigError, type Problem } from '../errors.js';
 import { problemsFrom, unknownKeyProblems } from '../protocol/problems.js';
-import { tokenAuthenticator, type Authenticator } from './auth.js';
+import { akskAuthenticator, gatewayAuthenticator, tokenAuthenticator, type AkSkKey, type Authenticator } from './auth.js';
 import { faultCodecs, type Fault, type FaultChooser, type StartFaultChooser } from './faults.js';
+import { iamService, type IamService, type IamUser } from './iam.js';
 
 export const DEFAULT_TOKEN = 'emulator-token';
 export const DEFAULT_PROJECT_ID = 'emulator-project';
@@ -17,7 +18,15 @@ export interface EmulatorOptions {
   readonly tokens?: readonly string[];
   /** Default true: a handshake without an accepted credential gets HTTP 401 (APIG.0301). */
   readonly requireAuth?: boolean;
-  /** Replaces the token check, e.g. with an AK/SK signature check. */
+  /** AK/SK pairs whose SDK-HMAC-SHA256 signed handshakes are accepted (besides the tokens). */
+  readonly akSk?: readonly AkSkKey[];
+  /** Users of the emulated IAM (`POST /v3/auth/tokens`); the tokens it issues open handshakes. */
+  readonly iamUsers?: readonly IamUser[];
+  /** Lifetime of the tokens the emulated IAM issues, default 24 hours. */
+  readonly iamTokenLifetimeMs?: number;
+  /** The emulator's clock for `X-Sdk-Date` checks and IAM token expiry; default the system clock. */
+  readonly clock?: () => Date;
+  /** Replaces the token, AK/SK and IAM token checks altogether. */
   readonly authenticate?: Authenticator;
   /** Only `/v1/{projectId}/rtts` is served when set; otherwise any project id is. */
   readonly projectId?: string;
@@ -52,6 +61,8 @@ export interface EmulatorConfig {
   readonly tokens: readonly string[];
   /** `undefined` when authentication is not required. */
   readonly authenticate: Authenticator | undefined;
+  /** The emulated IAM (its tokens are accepted by `authenticate` unless that was replaced). */
+  readonly iam: IamService;
   readonly projectId: string | undefined;
   readonly textLimit: number;
   readonly voices: 'known' | 'any';
@@ -67,8 +78,8 @@ export interface EmulatorConfig {
 }
 
 const OPTION_KEYS = [
-  'host', 'port', 'tokens', 'requireAuth', 'authenticate', 'projectId', 'textLimit', 'voices', 'frameBytes',
-  'realtimeFactor', 'firstAudioDelayMs', 'idleTimeoutMs', 'closeGraceMs', 'maxConcurrentSessions', 'fault',
+  'host', 'port', 'tokens', 'requireAuth', 'akSk', 'iamUsers', 'iamTokenLifetimeMs', 'clock', 'authenticate', 'projectId',
+  'textLimit', 'voices', 'frameBytes', 'realtimeFactor', 'firstAudioDelayMs', 'idleTimeoutMs', 'closeGraceMs', 'maxConcurrentSessions', 'fault',
   'faultOnStart', 'errorThenEnd',
 ] as const satisfies readonly (keyof EmulatorOptions)[];
 
@@ -85,6 +96,18 @@ export const faultProblems = (fault: unknown, path: string): Problem[] => {
   return isLeft(decoded)
     ? problemsFrom(decoded.left).map((p) => ({ path: [path, p.path].filter((s) => s !== '').join('.'), message: p.message }))
     : [];
+};
+
+/** Problems of a list of credentials; the messages name fields, never their values. */
+const secretListProblems = (list: unknown, path: string, fields: readonly string[]): Problem[] => {
+  if (list === undefined) return [];
+  const shape = `{ ${fields.join(', ')} }`;
+  if (!Array.isArray(list)) return [{ path, message: `expected a list of ${shape}` }];
+  return list.flatMap((entry: unknown, i) =>
+    typeof entry === 'object' && entry !== null && fields.every((f) => typeof (entry as Record<string, unknown>)[f] === 'string' && (entry as Record<string, unknown>)[f] !== '')
+      ? []
+      : [{ path: `${path}.${i}`, message: `expected ${shape} with non-empty strings` }],
+  );
 };
 
 /** Throws {@link SisConfigError} when a fault is not valid. */
@@ -120,6 +143,9 @@ export const resolveOptions = (options: EmulatorOptions): EmulatorConfig => {
     check(Array.isArray(tokens) && tokens.length > 0 && tokens.every((t) => typeof t === 'string' && t !== ''), 'tokens', 'a non-empty list of non-empty strings', Array.isArray(tokens) ? `a list of ${tokens.length}` : typeof tokens);
   }
   if (requireAuth !== undefined) check(typeof requireAuth === 'boolean', 'requireAuth', 'a boolean', requireAuth);
+  problems.push(...secretListProblems(options.akSk, 'akSk', ['ak', 'sk']), ...secretListProblems(options.iamUsers, 'iamUsers', ['domainName', 'userName', 'password']));
+  integer('iamTokenLifetimeMs', 1, Number.MAX_SAFE_INTEGER);
+  fn('clock');
   fn('authenticate');
   if (projectId !== undefined) check(typeof projectId === 'string' && /^[A-Za-z0-9_-]+$/.test(projectId), 'projectId', 'letters, digits, - and _', projectId);
   integer('textLimit', 1, Number.MAX_SAFE_INTEGER);
@@ -136,11 +162,18 @@ export const resolveOptions = (options: EmulatorOptions): EmulatorConfig => {
   if (problems.length > 0) throw new SisConfigError(problems, 'emulator options');
 
   const accepted = options.tokens ?? [DEFAULT_TOKEN];
+  const clock = options.clock ?? ((): Date => new Date());
+  const iam = iamService({ users: options.iamUsers ?? [], tokenLifetimeMs: options.iamTokenLifetimeMs ?? 24 * 3_600_000, clock });
+  const standard = gatewayAuthenticator({
+    token: tokenAuthenticator(accepted, iam.isValidToken),
+    akSk: options.akSk === undefined ? undefined : akskAuthenticator(options.akSk, { clock }),
+  });
   return {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     tokens: accepted,
-    authenticate: options.requireAuth === false ? undefined : (options.authenticate ?? tokenAuthenticator(accepted)),
+    authenticate: options.requireAuth === false ? undefined : (options.authenticate ?? standard),
+    iam,
     projectId: options.projectId,
     textLimit: options.textLimit ?? 10_000,
     voices: options.voices ?? 'known',

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { HandshakeRejection } from './auth.js';
 import type { Fault, FaultContext } from './faults.js';
 import { checkRoute, gatewayError, pathOf, redactHeaders, rejectUpgrade, respond, UPGRADE_REQUIRED } from './gateway.js';
+import { IAM_TOKENS_PATH, type EmulatorIam } from './iam.js';
 import { assertFault, DEFAULT_PROJECT_ID, faultProblems, resolveOptions, type EmulatorOptions } from './options.js';
 import { newRecord, newStats, type EmulatorStats, type Mutable, type SessionRecord } from './records.js';
 import { runSession } from './session.js';
@@ -22,6 +23,10 @@ export interface Emulator {
   readonly port: number;
   /** The first accepted token. */
   readonly token: string;
+  /** `http://host:port`: the `iamEndpoint` of the emulated IAM (`POST /v3/auth/tokens`) on the same server. */
+  readonly iamEndpoint: string;
+  /** The emulated IAM: requests served, tokens issued, injected failures, revocation. */
+  readonly iam: EmulatorIam;
   /** The configured project id, or `'emulator-project'` (any project id is accepted then). */
   readonly projectId: string;
   /** Server-side sockets open now, counted from the upgrade request until the socket closes. */
@@ -77,6 +82,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 1024 * 1024 });
 
   const server = createServer((request, response) => {
+    if (pathOf(request.url) === IAM_TOKENS_PATH) return config.iam.handle(request, response);
     stats.httpRequests++;
     respond(response, checkRoute(pathOf(request.url), config.projectId) ?? UPGRADE_REQUIRED);
   });
@@ -103,7 +109,13 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
 
     const routeProblem = checkRoute(path, config.projectId);
     if (routeProblem !== undefined) return reject(routeProblem);
-    const authProblem = config.authenticate?.({ method: request.method ?? 'GET', url: request.url ?? path, path, headers: request.headers });
+    const authProblem = config.authenticate?.({
+      method: request.method ?? 'GET',
+      url: request.url ?? path,
+      path,
+      headers: request.headers,
+      rawHeaders: request.rawHeaders,
+    });
     record.authenticated = authProblem === undefined;
     if (authProblem !== undefined) return reject(authProblem);
 
@@ -151,11 +163,14 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
   let closed: Promise<void> | undefined;
   const idle = (): Promise<void> => (open.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)));
 
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
-    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `ws://${authority}`,
     host,
     port,
     token: config.tokens[0] ?? '',
+    iamEndpoint: `http://${authority}`,
+    iam: config.iam.view,
     projectId: config.projectId ?? DEFAULT_PROJECT_ID,
     openConnections: () => open.size,
     idle,

@@ -1,10 +1,10 @@
 /** Client options: what a user passes, and the checked, defaulted config a session runs on. */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { authProblems, type AuthOptions } from '../auth/token.js';
+import { authProblems, redactedAuth, type AuthOptions } from '../auth/token.js';
 import { SisConfigError, type Problem } from '../errors.js';
 import { unknownKeyProblems } from '../protocol/problems.js';
 import { DEFAULT_LIMITS, type RequestLimits } from '../protocol/request.js';
-import { parseEndpoint, rttsUrl } from '../transport/endpoint.js';
+import { resolveEndpoint, rttsUrl } from '../transport/endpoint.js';
 import type { WebSocketFactory } from '../transport/websocket-like.js';
 import { wsWebSocketFactory } from '../transport/ws-factory.js';
 
@@ -28,9 +28,12 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connect: 10_000, firstAudio: 15_000,
 export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
 
 export interface SisClientOptions {
-  /** `wss://sis-ext.{region}.myhuaweicloud.com`, or an emulator's `ws://127.0.0.1:port`. */
-  readonly endpoint: string;
+  /** `wss://sis-ext.{region}.myhuaweicloud.com`, or an emulator's `ws://127.0.0.1:port`. Give this or `region`. */
+  readonly endpoint?: string;
+  /** A region such as `cn-north-4`: the endpoint is then `wss://sis-ext.{region}.myhuaweicloud.com`. Give this or `endpoint`. */
+  readonly region?: string;
   readonly projectId: string;
+  /** `{ token }` (a string, or a provider such as {@link iamPasswordToken}) or `{ ak, sk }` (each handshake signed). */
   readonly auth: AuthOptions;
   /** Sent as `Enterprise-Project-Id` (billing). */
   readonly enterpriseProjectId?: string;
@@ -60,7 +63,7 @@ export interface SessionConfig {
 }
 
 const OPTION_KEYS = [
-  'endpoint', 'projectId', 'auth', 'enterpriseProjectId', 'timeouts', 'limits', 'maxPayload',
+  'endpoint', 'region', 'projectId', 'auth', 'enterpriseProjectId', 'timeouts', 'limits', 'maxPayload',
   'webSocketFactory', 'allowInsecure', 'scheduler',
 ] as const;
 
@@ -94,15 +97,12 @@ const HEADER_UNSAFE = /[\u0000-\u001f\u007f]/;
  */
 export const resolveOptions = (options: SisClientOptions): SessionConfig => {
   if (typeof options !== 'object' || options === null) {
-    throw new SisConfigError([{ path: '', message: 'expected an options object: { endpoint, projectId, auth }' }]);
+    throw new SisConfigError([{ path: '', message: 'expected an options object: { endpoint or region, projectId, auth }' }]);
   }
   const problems: Problem[] = unknownKeyProblems(options, OPTION_KEYS);
   const allowInsecure = options.allowInsecure ?? false;
   if (typeof allowInsecure !== 'boolean') problems.push({ path: 'allowInsecure', message: 'must be a boolean' });
-  const parsed =
-    typeof options.endpoint === 'string'
-      ? parseEndpoint(options.endpoint, allowInsecure === true)
-      : { problems: [{ path: 'endpoint', message: 'is required, e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com' }] };
+  const parsed = resolveEndpoint(options.endpoint, options.region, allowInsecure === true);
   problems.push(...parsed.problems);
   if (typeof options.projectId !== 'string' || options.projectId.trim() === '') {
     problems.push({ path: 'projectId', message: 'is required (the project id of the region, from the console)' });
@@ -128,7 +128,7 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
   if (problems.length > 0 || parsed.endpoint === undefined) throw new SisConfigError(problems);
   return {
     url: rttsUrl(parsed.endpoint, options.projectId),
-    auth: options.auth,
+    auth: redactedAuth(options.auth),
     extraHeaders: enterpriseProjectId === undefined ? {} : { 'Enterprise-Project-Id': enterpriseProjectId },
     timeouts: timeouts.value,
     limits: limits.value,

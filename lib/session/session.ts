@@ -1,6 +1,7 @@
 /**
  * The one state machine of a synthesis session, top to bottom:
  * request → validate → credentials → connect → START → decode frames → events → teardown.
+ * A handshake rejected with 401 while a refreshable token was used goes back to credentials, once.
  *
  *   connecting ──open──▶ awaiting-start ──START──▶ streaming ──END/NORMAL──▶ (complete)
  *                                 │                   │
@@ -11,7 +12,7 @@
  * every timer: it is the single place where resources are released.
  */
 import { Observable, Subscription, isObservable, type SchedulerAction } from 'rxjs';
-import { authHeaders$ } from '../auth/token.js';
+import { authHeaders$, tokenInvalidator } from '../auth/token.js';
 import {
   SisAuthError,
   SisConfigError,
@@ -94,6 +95,7 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig, call: Se
     let bytes = 0;
     let lastFrameAt = subscribedAt;
     let paused = false;
+    let credentialsRefreshed = false;
     const resources = new Subscription();
     const timers = new Map<TimerName, Subscription>();
 
@@ -134,8 +136,16 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig, call: Se
 
     const failTransport = (failure: TransportFailure): void => {
       switch (failure.kind) {
-        case 'handshake-rejected':
-          return fail(handshakeErrorFrom(failure.status, failure.body));
+        case 'handshake-rejected': {
+          // A cached token went stale (expired, revoked): drop it and try once more with a fresh one.
+          const invalidate = failure.status === 401 && !credentialsRefreshed ? tokenInvalidator(config.auth) : undefined;
+          if (invalidate === undefined) return fail(handshakeErrorFrom(failure.status, failure.body));
+          credentialsRefreshed = true;
+          socket?.terminate();
+          socket = undefined;
+          invalidate();
+          return requestCredentials();
+        }
         case 'frame-too-large':
           return violation(`a frame larger than maxPayload (${failure.limit} bytes)`);
         case 'network':
@@ -208,7 +218,9 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig, call: Se
             timings: { connectMs, firstAudioMs, totalMs: since() },
           });
           state = DONE;
-          return subscriber.complete(); // a no-op if the end event's consumer already unsubscribed
+          // The end event's consumer may have unsubscribed already: then there is no one left to complete.
+          if (!subscriber.closed) subscriber.complete();
+          return;
       }
     };
 
@@ -291,16 +303,20 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig, call: Se
       }
     };
 
+    const requestCredentials = (): void => {
+      resources.add(
+        authHeaders$(config.auth, config.url).subscribe({
+          next: connect,
+          error: (error: unknown) =>
+            fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
+        }),
+      );
+    };
+
     startTimer('total', timeouts.total, timeout('total'));
     startTimer('connect', timeouts.connect, timeout('connect'));
     if (call.paused$ !== undefined) resources.add(call.paused$.subscribe({ next: setPaused, error: () => setPaused(false) }));
-    resources.add(
-      authHeaders$(config.auth).subscribe({
-        next: connect,
-        error: (error: unknown) =>
-          fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
-      }),
-    );
+    requestCredentials();
 
     return () => {
       state = DONE;

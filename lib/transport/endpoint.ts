@@ -41,3 +41,23 @@ export const rttsUrl = (endpoint: Endpoint, projectId: string): string => {
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/${encodeURIComponent(projectId)}/rtts`;
   return url.href;
 };
+
+/** A region name as Huawei Cloud spells them: `cn-north-4`, `cn-east-3`, `ap-southeast-1`. */
+export const REGION_PATTERN = /^[a-z]{2,}-[a-z]+-\d+$/;
+
+/** The synthesis endpoint of a region, built as Huawei's SDKs build it. */
+export const regionEndpoint = (region: string): string => `wss://sis-ext.${region}.myhuaweicloud.com`;
+
+/** Checks that exactly one of `endpoint` and `region` is given, and what it points to. */
+export const resolveEndpoint = (endpoint: unknown, region: unknown, allowInsecure: boolean): { endpoint?: Endpoint; problems: Problem[] } => {
+  if (endpoint !== undefined && region !== undefined) return { problems: [{ path: 'region', message: 'give endpoint or region, not both' }] };
+  if (region !== undefined) {
+    return typeof region === 'string' && REGION_PATTERN.test(region)
+      ? parseEndpoint(regionEndpoint(region), allowInsecure)
+      : { problems: [{ path: 'region', message: `must be a region name like cn-north-4, got ${typeof region === 'string' ? JSON.stringify(region) : typeof region}` }] };
+  }
+  if (typeof endpoint !== 'string') {
+    return { problems: [{ path: 'endpoint', message: 'is required (or region), e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com or region: cn-north-4' }] };
+  }
+  return parseEndpoint(endpoint, allowInsecure);
+};

@@ -13,15 +13,45 @@ const textOf = (data: WebSocket.RawData): string => {
 
 const isTooLarge = (error: Error): boolean => (error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
+/** Used when a request asks for no handshake limit (e.g. `timeouts.connect: Infinity`): a hung handshake must still end. */
+export const HANDSHAKE_BACKSTOP_MS = 60_000;
+/** Used when a request carries no usable frame limit: `ws` would otherwise accept 100 MiB frames. */
+export const FALLBACK_MAX_PAYLOAD = 8 * 1024 * 1024;
+
+const positiveOr = (value: number, fallback: number): number => (Number.isFinite(value) && value > 0 ? value : fallback);
+
+/**
+ * How long a closing socket waits for the server's half of the close handshake before it is destroyed.
+ * `ws` waits 30 s by default: a server that stopped answering (the usual reason for a timeout) would
+ * hold the socket and a timer that long after the session ended, and keep a CLI from exiting.
+ */
+export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1_000;
+
+/** The options given to `ws`, declared here so that the published types do not need `@types/ws` (a dev dependency). */
+export interface WsClientOptions {
+  readonly headers: Record<string, string>;
+  readonly maxPayload: number;
+  readonly handshakeTimeout: number;
+  readonly rejectUnauthorized: boolean;
+  readonly perMessageDeflate: false;
+  readonly followRedirects: false;
+  /** In ws since 8.19; @types/ws 8.18 does not list it yet. */
+  readonly closeTimeout: number;
+}
+
+/** The `ws` client options for a request: a handshake timeout and a frame limit are always set, redirects never followed. */
+export const wsClientOptions = (request: ConnectRequest): WsClientOptions => ({
+  headers: { ...request.headers },
+  maxPayload: positiveOr(request.maxPayload, FALLBACK_MAX_PAYLOAD),
+  handshakeTimeout: positiveOr(request.handshakeTimeoutMs, HANDSHAKE_BACKSTOP_MS),
+  rejectUnauthorized: request.rejectUnauthorized,
+  perMessageDeflate: false,
+  followRedirects: false,
+  closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+});
+
 export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
-  const socket = new WebSocket(request.url, {
-    headers: { ...request.headers },
-    maxPayload: request.maxPayload,
-    handshakeTimeout: request.handshakeTimeoutMs,
-    rejectUnauthorized: request.rejectUnauthorized,
-    perMessageDeflate: false,
-    followRedirects: false,
-  });
+  const socket = new WebSocket(request.url, wsClientOptions(request));
   // The session stops listening when it closes the socket; `ws` keeps our handlers until its own
   // 'close' so that a late 'error' never becomes an uncaught exception.
   let listening = true;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
+import { inspect } from 'node:util';
 import {
   SisAuthError,
   SisConnectionError,
@@ -13,6 +14,7 @@ import { parseArgs } from '../../lib/cli/args.js';
 import { resolveCredentials } from '../../lib/cli/credentials.js';
 import { EXIT, UsageError, describeError, exitCodeFor } from '../../lib/cli/exit-codes.js';
 import { progressBar } from '../../lib/cli/progress.js';
+import { SECRETS } from '../helpers/secrets.js';
 
 const quiet = { out: () => undefined, err: () => undefined };
 
@@ -57,9 +59,23 @@ describe('sis-tts credentials', () => {
 
   it('builds the endpoint from the region', () => {
     const credentials = resolveCredentials({ HUAWEICLOUD_SIS_TOKEN: 't', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-north-4' });
-    expect(credentials).to.deep.equal({
-      kind: 'service', endpoint: 'wss://sis-ext.cn-north-4.myhuaweicloud.com', projectId: 'p', auth: { token: 't' }, secrets: ['t'],
-    });
+    expect(credentials).to.include({ kind: 'service', endpoint: 'wss://sis-ext.cn-north-4.myhuaweicloud.com', projectId: 'p' });
+    expect(credentials.kind === 'service' && 'token' in credentials.auth ? credentials.auth.token : undefined).to.equal('t');
+    expect(credentials.kind === 'service' ? credentials.secrets : []).to.deep.equal(['t']);
+  });
+
+  it('takes an AK/SK pair from the environment, masking the SK', () => {
+    const credentials = resolveCredentials({ HUAWEICLOUD_SIS_AK: 'AKCLI', HUAWEICLOUD_SIS_SK: SECRETS.cliSk, HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-east-3' });
+    expect(credentials).to.include({ kind: 'service', endpoint: 'wss://sis-ext.cn-east-3.myhuaweicloud.com', projectId: 'p' });
+    const auth = credentials.kind === 'service' ? credentials.auth : undefined;
+    expect(auth !== undefined && 'ak' in auth ? [auth.ak, auth.sk] : []).to.deep.equal(['AKCLI', SECRETS.cliSk]);
+    expect(credentials.kind === 'service' ? credentials.secrets : []).to.deep.equal([SECRETS.cliSk]);
+    expect(inspect(auth, { depth: 5 }).includes(SECRETS.cliSk), 'the SK shows in util.inspect').to.equal(false);
+  });
+
+  it('names the missing half of an AK/SK pair', () => {
+    const credentials = resolveCredentials({ HUAWEICLOUD_SIS_AK: 'AKCLI', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-east-3' });
+    expect(credentials).to.deep.equal({ kind: 'incomplete', problems: ['HUAWEICLOUD_SIS_SK is not set (HUAWEICLOUD_SIS_AK is: both are needed)'] });
   });
 
   it('prefers an explicit endpoint', () => {
