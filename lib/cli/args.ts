@@ -40,8 +40,9 @@ const sampleRate = (value: string): 8000 | 16000 => {
 };
 
 const EPILOG = `
-Credentials come from the environment: HUAWEICLOUD_SIS_TOKEN, HUAWEICLOUD_SIS_PROJECT_ID and
-HUAWEICLOUD_SIS_REGION (or HUAWEICLOUD_SIS_ENDPOINT). Without any, the embedded emulator is used.
+Credentials come from the environment: HUAWEICLOUD_SIS_AK and HUAWEICLOUD_SIS_SK (or
+HUAWEICLOUD_SIS_TOKEN), HUAWEICLOUD_SIS_PROJECT_ID, HUAWEICLOUD_SIS_REGION (or HUAWEICLOUD_SIS_ENDPOINT),
+and optionally HUAWEICLOUD_SIS_ENTERPRISE_PROJECT_ID. Without any, the embedded emulator is used.
 
 Exit codes: 0 ok, 1 local failure (e.g. writing the file), 2 bad usage, 3 service error, 4 auth error.
 

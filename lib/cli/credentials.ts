@@ -13,7 +13,14 @@ export const ENV = SIS_ENV;
 
 export type Credentials =
   /** Everything needed to reach the service. `secrets` are masked in anything the CLI prints. */
-  | { readonly kind: 'service'; readonly endpoint: string; readonly projectId: string; readonly auth: AuthOptions; readonly secrets: readonly string[] }
+  | {
+      readonly kind: 'service';
+      readonly endpoint: string;
+      readonly projectId: string;
+      readonly auth: AuthOptions;
+      readonly enterpriseProjectId: string | undefined;
+      readonly secrets: readonly string[];
+    }
   /** Nothing configured at all: the CLI falls back to the embedded emulator. */
   | { readonly kind: 'none' }
   /** Configured in part: a usage error naming what is missing (names only, never values). */
@@ -30,6 +37,7 @@ export const resolveCredentials = (env: Environment): Credentials => {
       endpoint: options.endpoint ?? regionEndpoint(options.region ?? ''),
       projectId: options.projectId,
       auth,
+      enterpriseProjectId: options.enterpriseProjectId,
       secrets: 'token' in auth ? (typeof auth.token === 'string' ? [auth.token] : []) : [auth.sk],
     };
   } catch (error) {

@@ -123,14 +123,19 @@ const connect = async (options: CliOptions, io: CliIo): Promise<Backend> => {
   if (options.emulator || credentials.kind !== 'service') {
     if (!options.emulator) {
       io.stderr.write(
-        `sis-tts: no credentials configured (${ENV.token}, ${ENV.projectId}, ${ENV.region} or ${ENV.endpoint}): using the embedded emulator (--emulator)\n`,
+        `sis-tts: no credentials configured (${ENV.ak} + ${ENV.sk} or ${ENV.token}, ${ENV.projectId}, ${ENV.region} or ${ENV.endpoint}): using the embedded emulator (--emulator)\n`,
       );
     }
     const emulator = await startEmulator({ host: '127.0.0.1', port: 0 });
     const client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token: emulator.token } });
     return { client, emulator, secrets: [] };
   }
-  const client = createSisClient({ endpoint: credentials.endpoint, projectId: credentials.projectId, auth: credentials.auth });
+  const client = createSisClient({
+    endpoint: credentials.endpoint,
+    projectId: credentials.projectId,
+    auth: credentials.auth,
+    ...(credentials.enterpriseProjectId === undefined ? {} : { enterpriseProjectId: credentials.enterpriseProjectId }),
+  });
   return { client, emulator: undefined, secrets: credentials.secrets };
 };
 

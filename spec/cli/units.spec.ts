@@ -73,6 +73,19 @@ describe('sis-tts credentials', () => {
     expect(inspect(auth, { depth: 5 }).includes(SECRETS.cliSk), 'the SK shows in util.inspect').to.equal(false);
   });
 
+  it('passes the enterprise project id on', () => {
+    const credentials = resolveCredentials({
+      HUAWEICLOUD_SIS_TOKEN: 't',
+      HUAWEICLOUD_SIS_PROJECT_ID: 'p',
+      HUAWEICLOUD_SIS_REGION: 'cn-north-4',
+      HUAWEICLOUD_SIS_ENTERPRISE_PROJECT_ID: 'ep-7',
+    });
+    expect(credentials).to.include({ kind: 'service', enterpriseProjectId: 'ep-7' });
+    expect(resolveCredentials({ HUAWEICLOUD_SIS_TOKEN: 't', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-north-4' })).to.include({
+      enterpriseProjectId: undefined,
+    });
+  });
+
   it('names the missing half of an AK/SK pair', () => {
     const credentials = resolveCredentials({ HUAWEICLOUD_SIS_AK: 'AKCLI', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-east-3' });
     expect(credentials).to.deep.equal({ kind: 'incomplete', problems: ['HUAWEICLOUD_SIS_SK is not set (HUAWEICLOUD_SIS_AK is: both are needed)'] });
