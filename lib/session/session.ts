@@ -11,7 +11,7 @@
  * does not allow) errors at once. Whatever the way out, the teardown closes the socket and clears
  * every timer: it is the single place where resources are released.
  */
-import { Observable, Subscription, isObservable, type SchedulerAction } from 'rxjs';
+import { Observable, Subscription, isObservable, type SchedulerAction, type Subscriber } from 'rxjs';
 import { authHeaders$, tokenInvalidator } from '../auth/token.js';
 import {
   SisAuthError,
@@ -38,9 +38,28 @@ type State =
   | { readonly name: 'failing'; readonly error: ErrorResponse; readonly traceId: string | undefined }
   | { readonly name: 'done' };
 
+const CONNECTING: State = { name: 'connecting' };
+const AWAITING_START: State = { name: 'awaiting-start' };
 const DONE: State = { name: 'done' };
 
 type TimerName = TimeoutPhase | 'errorGrace';
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+// Module-level timer bodies: a session's timers carry it as their state instead of a closure each.
+function fireTimeout(this: SchedulerAction<TimerState>, timer?: TimerState): void {
+  timer?.session.timedOut(timer.name);
+}
+// Re-armed lazily: a frame only records its time, the idle timer checks the gap when it fires.
+function checkIdle(this: SchedulerAction<TimerState>, timer?: TimerState): void {
+  const left = timer?.session.idleLeft() ?? 0;
+  if (timer === undefined || left <= 0) timer?.session.timedOut('idle');
+  else this.schedule(timer, left);
+}
+interface TimerState {
+  readonly session: Session;
+  readonly name: TimerName;
+}
 
 const subtitleWords = (frame: ResultResponse): SubtitleWord[] =>
   frame.result.map((item) => ({
@@ -80,251 +99,294 @@ export const sessionEvents$ = (request: unknown, config: SessionConfig, call: Se
       throw new SisConfigError([{ path: 'paused$', message: 'must be an Observable<boolean>' }], 'call options');
     }
     const startCommand = JSON.stringify(toStartCommand(resolveRequest(request, config.limits)));
-    const { scheduler, timeouts } = config;
-    const subscribedAt = scheduler.now();
-    const since = (): number => scheduler.now() - subscribedAt;
+    const session = new Session(subscriber, config, startCommand);
+    session.begin(call.paused$);
+    return () => session.teardown();
+  });
 
-    let state: State = { name: 'connecting' };
-    let socket: WebSocketLike | undefined;
-    let socketOpen = false;
-    let socketClosed = false;
-    let connectMs = 0;
-    let firstAudioMs: number | undefined;
-    let frames = 0;
-    let chunks = 0;
-    let bytes = 0;
-    let lastFrameAt = subscribedAt;
-    let paused = false;
-    let credentialsRefreshed = false;
-    const resources = new Subscription();
-    const timers = new Map<TimerName, Subscription>();
+/**
+ * One subscription's session. A class rather than closures: thousands run at once, and its methods
+ * are shared by all of them. It is the socket's listener, so the data path reads top to bottom:
+ * begin → credentials → connect → open (START) → message → text/audio → end, error or teardown.
+ */
+class Session implements SocketListener {
+  private state: State = CONNECTING;
+  private socket: WebSocketLike | undefined;
+  private socketOpen = false;
+  private socketClosed = false;
+  private connectMs = 0;
+  private firstAudioMs: number | undefined;
+  private frames = 0;
+  private chunks = 0;
+  private bytes = 0;
+  private readonly subscribedAt: number;
+  private lastFrameAt: number;
+  private paused = false;
+  private credentialsRefreshed = false;
+  private readonly resources = new Subscription();
+  private readonly timers = new Map<TimerName, Subscription>();
 
-    const traceIdNow = (): string | undefined =>
-      state.name === 'streaming' || state.name === 'failing' ? state.traceId : undefined;
-    const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-    const position = (): string =>
-      `${state.name === 'connecting' || state.name === 'awaiting-start' ? 'before the START response' : `after START and ${plural(chunks, 'audio frame')}`} (${plural(frames, 'frame')} received)`;
+  constructor(
+    private readonly subscriber: Subscriber<SisEvent>,
+    private readonly config: SessionConfig,
+    private readonly startCommand: string,
+  ) {
+    this.subscribedAt = config.scheduler.now();
+    this.lastFrameAt = this.subscribedAt;
+  }
 
-    const fail = (error: SisError): void => {
-      if (state.name === 'done') return;
-      state = DONE;
-      subscriber.error(error);
-    };
-    const violation = (problem: string): void => fail(new SisProtocolError(problem, { at: position(), traceId: traceIdNow() }));
+  begin(paused$: Observable<boolean> | undefined): void {
+    this.startTimer('total', this.config.timeouts.total);
+    this.startTimer('connect', this.config.timeouts.connect);
+    if (paused$ !== undefined) {
+      this.resources.add(paused$.subscribe({ next: (value) => this.setPaused(value), error: () => this.setPaused(false) }));
+    }
+    this.requestCredentials();
+  }
 
-    const startTimer = (name: TimerName, ms: number, fire: () => void): void => {
-      if (ms !== Infinity) timers.set(name, scheduler.schedule(fire, ms));
-    };
-    const stopTimer = (name: TimerName): void => {
-      timers.get(name)?.unsubscribe();
-      timers.delete(name);
-    };
-    const timeout = (phase: TimeoutPhase) => (): void => fail(new SisTimeoutError(phase, timeouts[phase], traceIdNow()));
+  private requestCredentials(): void {
+    this.resources.add(
+      authHeaders$(this.config.auth, this.config.url).subscribe({
+        next: (headers) => this.connect(headers),
+        error: (error: unknown) =>
+          this.fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
+      }),
+    );
+  }
 
-    // Re-armed lazily: a frame only records its time, the timer checks the gap when it fires.
-    const startIdleTimer = (): void => {
-      if (timeouts.idle === Infinity) return;
-      timers.set(
-        'idle',
-        scheduler.schedule(function (this: SchedulerAction<unknown>) {
-          const quiet = scheduler.now() - lastFrameAt;
-          if (quiet >= timeouts.idle) timeout('idle')();
-          else this.schedule(undefined, timeouts.idle - quiet);
-        }, timeouts.idle),
+  private connect(authHeaders: Record<string, string>): void {
+    const { config } = this;
+    try {
+      this.socket = config.webSocketFactory(
+        {
+          url: config.url,
+          headers: { ...config.extraHeaders, ...authHeaders },
+          maxPayload: config.maxPayload,
+          // A backstop only: the session's connect timer fires first.
+          handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
+          rejectUnauthorized: config.rejectUnauthorized,
+        },
+        this,
       );
-    };
+      if (this.paused) this.socket.pause?.();
+    } catch (cause) {
+      this.fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
+    }
+  }
 
-    const failTransport = (failure: TransportFailure): void => {
-      switch (failure.kind) {
-        case 'handshake-rejected': {
-          // A cached token went stale (expired, revoked): drop it and try once more with a fresh one.
-          const invalidate = failure.status === 401 && !credentialsRefreshed ? tokenInvalidator(config.auth) : undefined;
-          if (invalidate === undefined) return fail(handshakeErrorFrom(failure.status, failure.body));
-          credentialsRefreshed = true;
-          socket?.terminate();
-          socket = undefined;
-          invalidate();
-          return requestCredentials();
-        }
-        case 'frame-too-large':
-          return violation(`a frame larger than maxPayload (${failure.limit} bytes)`);
-        case 'network':
-          return fail(
-            new SisConnectionError(`connection failed ${socketOpen ? position() : 'while connecting'}: ${failure.message}`, {
-              traceId: traceIdNow(),
-              cause: failure.cause,
-            }),
-          );
+  // ---- SocketListener: what the transport reports ------------------------------------------------
+
+  open(): void {
+    if (this.state.name !== 'connecting' || this.socket === undefined) return;
+    this.socketOpen = true;
+    this.connectMs = this.since();
+    this.stopTimer('connect');
+    this.state = AWAITING_START;
+    try {
+      this.socket.send(this.startCommand);
+    } catch (cause) {
+      return this.fail(new SisConnectionError('could not send the START command', { cause }));
+    }
+    if (!this.paused) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
+    this.subscriber.next({ type: 'open', url: this.config.url, connectMs: this.connectMs });
+  }
+
+  message(data: string | Uint8Array): void {
+    if (this.state.name === 'done') return;
+    this.frames += 1;
+    this.lastFrameAt = this.config.scheduler.now();
+    if (typeof data === 'string') this.onText(data);
+    else this.onAudio(data);
+  }
+
+  activity(): void {
+    this.lastFrameAt = this.config.scheduler.now();
+  }
+
+  close(code: number, reason: string): void {
+    this.socketClosed = true;
+    const { state } = this;
+    if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
+    if (state.name === 'done') return;
+    const why = `code ${code}${reason === '' ? '' : `: ${reason}`}`;
+    this.fail(
+      new SisConnectionError(`connection closed ${this.socketOpen ? this.position() : 'while connecting'} (${why})`, {
+        closeCode: code,
+        closeReason: reason,
+        traceId: this.traceId(),
+      }),
+    );
+  }
+
+  error(failure: TransportFailure): void {
+    const { state } = this;
+    if (state.name === 'failing' && failure.kind === 'network') return this.fail(serviceErrorFrom(state.error, state.traceId));
+    switch (failure.kind) {
+      case 'handshake-rejected': {
+        // A cached token went stale (expired, revoked): drop it and try once more with a fresh one.
+        const invalidate = failure.status === 401 && !this.credentialsRefreshed ? tokenInvalidator(this.config.auth) : undefined;
+        if (invalidate === undefined) return this.fail(handshakeErrorFrom(failure.status, failure.body));
+        this.credentialsRefreshed = true;
+        this.socket?.terminate();
+        this.socket = undefined;
+        invalidate();
+        return this.requestCredentials();
       }
-    };
-
-    const onAudio = (data: Uint8Array): void => {
-      if (state.name === 'failing') return; // the session is already lost: wait for its END
-      if (state.name !== 'streaming') return violation('audio arrived before the START response');
-      if (chunks === 0) {
-        firstAudioMs = since();
-        stopTimer('firstAudio');
-        if (!paused) startIdleTimer();
-      }
-      const chunk = { data, index: chunks, offset: bytes, traceId: state.traceId };
-      chunks += 1;
-      bytes += data.byteLength;
-      subscriber.next({ type: 'audio', chunk });
-    };
-
-    const onText = (text: string): void => {
-      const decoded = decodeServerFrame(text);
-      if (decoded._tag === 'Left') return violation(decoded.left);
-      const frame = decoded.right;
-      if (!frame.known) return subscriber.next({ type: 'unknown', respType: frame.respType, frame: frame.frame });
-      const response = frame.response;
-      switch (response.resp_type) {
-        case 'START':
-          if (state.name !== 'awaiting-start') return violation('a second START response');
-          state = { name: 'streaming', traceId: response.trace_id };
-          return subscriber.next({ type: 'start', traceId: response.trace_id, elapsedMs: since() });
-        case 'RESULT':
-          if (state.name === 'failing') return;
-          if (state.name !== 'streaming') return violation('a RESULT frame before the START response');
-          return subscriber.next({ type: 'subtitle', traceId: state.traceId, words: subtitleWords(response) });
-        case 'ERROR':
-          if (state.name === 'failing') return;
-          // END/ERROR may follow with the rest of the story; wait for it, briefly.
-          state = { name: 'failing', error: response, traceId: response.trace_id ?? traceIdNow() };
-          stopTimer('firstAudio');
-          stopTimer('idle');
-          return startTimer('errorGrace', timeouts.errorGrace, () => {
-            if (state.name === 'failing') fail(serviceErrorFrom(state.error, state.traceId));
-          });
-        case 'FATAL_ERROR':
-          return fail(
-            new SisServiceError({
-              traceId: response.trace_id ?? traceIdNow(),
-              errorCode: response.error_code,
-              errorMsg: response.error_msg,
-              fatal: true,
-            }),
-          );
-        case 'END':
-          if (state.name === 'failing') return fail(serviceErrorFrom(state.error, state.traceId, response.reason));
-          if (response.reason === 'ERROR') return fail(new SisServiceError({ traceId: response.trace_id, reason: 'ERROR' }));
-          if (state.name !== 'streaming') return violation('END before the START response');
-          subscriber.next({
-            type: 'end',
-            traceId: response.trace_id,
-            reason: 'NORMAL',
-            chunks,
-            bytes,
-            timings: { connectMs, firstAudioMs, totalMs: since() },
-          });
-          state = DONE;
-          // The end event's consumer may have unsubscribed already: then there is no one left to complete.
-          if (!subscriber.closed) subscriber.complete();
-          return;
-      }
-    };
-
-    const listener: SocketListener = {
-      open: () => {
-        if (state.name !== 'connecting' || socket === undefined) return;
-        socketOpen = true;
-        connectMs = since();
-        stopTimer('connect');
-        state = { name: 'awaiting-start' };
-        try {
-          socket.send(startCommand);
-        } catch (cause) {
-          return fail(new SisConnectionError('could not send the START command', { cause }));
-        }
-        if (!paused) startTimer('firstAudio', timeouts.firstAudio, timeout('firstAudio'));
-        subscriber.next({ type: 'open', url: config.url, connectMs });
-      },
-      message: (data) => {
-        if (state.name === 'done') return;
-        frames += 1;
-        lastFrameAt = scheduler.now();
-        if (typeof data === 'string') onText(data);
-        else onAudio(data);
-      },
-      activity: () => {
-        lastFrameAt = scheduler.now();
-      },
-      close: (code, reason) => {
-        socketClosed = true;
-        if (state.name === 'failing') return fail(serviceErrorFrom(state.error, state.traceId));
-        if (state.name === 'done') return;
-        const why = `code ${code}${reason === '' ? '' : `: ${reason}`}`;
-        fail(
-          new SisConnectionError(`connection closed ${socketOpen ? position() : 'while connecting'} (${why})`, {
-            closeCode: code,
-            closeReason: reason,
-            traceId: traceIdNow(),
+      case 'frame-too-large':
+        return this.violation(`a frame larger than maxPayload (${failure.limit} bytes)`);
+      case 'network':
+        return this.fail(
+          new SisConnectionError(`connection failed ${this.socketOpen ? this.position() : 'while connecting'}: ${failure.message}`, {
+            traceId: this.traceId(),
+            cause: failure.cause,
           }),
         );
-      },
-      error: (failure) => {
-        if (state.name === 'failing' && failure.kind === 'network') return fail(serviceErrorFrom(state.error, state.traceId));
-        failTransport(failure);
-      },
-    };
+    }
+  }
 
-    const setPaused = (value: boolean): void => {
-      if (value === paused) return;
-      paused = value;
-      if (paused) {
-        socket?.pause?.();
-        stopTimer('firstAudio');
-        stopTimer('idle');
-        return;
-      }
-      socket?.resume?.();
-      lastFrameAt = scheduler.now();
-      if (state.name === 'awaiting-start' || (state.name === 'streaming' && chunks === 0)) {
-        startTimer('firstAudio', timeouts.firstAudio, timeout('firstAudio'));
-      } else if (state.name === 'streaming') startIdleTimer();
-    };
+  // ---- frames --------------------------------------------------------------------------------------
 
-    const connect = (authHeaders: Record<string, string>): void => {
-      try {
-        socket = config.webSocketFactory(
-          {
-            url: config.url,
-            headers: { ...config.extraHeaders, ...authHeaders },
-            maxPayload: config.maxPayload,
-            // A backstop only: the session's connect timer fires first.
-            handshakeTimeoutMs: timeouts.connect === Infinity ? 0 : timeouts.connect + 1_000,
-            rejectUnauthorized: config.rejectUnauthorized,
-          },
-          listener,
+  private onAudio(data: Uint8Array): void {
+    const { state } = this;
+    if (state.name === 'failing') return; // the session is already lost: wait for its END
+    if (state.name !== 'streaming') return this.violation('audio arrived before the START response');
+    if (this.chunks === 0) {
+      this.firstAudioMs = this.since();
+      this.stopTimer('firstAudio');
+      if (!this.paused) this.startTimer('idle', this.config.timeouts.idle);
+    }
+    const chunk = { data, index: this.chunks, offset: this.bytes, traceId: state.traceId };
+    this.chunks += 1;
+    this.bytes += data.byteLength;
+    this.subscriber.next({ type: 'audio', chunk });
+  }
+
+  private onText(text: string): void {
+    const decoded = decodeServerFrame(text);
+    if (decoded._tag === 'Left') return this.violation(decoded.left);
+    const frame = decoded.right;
+    if (!frame.known) return this.subscriber.next({ type: 'unknown', respType: frame.respType, frame: frame.frame });
+    const { response } = frame;
+    const { state } = this;
+    switch (response.resp_type) {
+      case 'START':
+        if (state.name !== 'awaiting-start') return this.violation('a second START response');
+        this.state = { name: 'streaming', traceId: response.trace_id };
+        return this.subscriber.next({ type: 'start', traceId: response.trace_id, elapsedMs: this.since() });
+      case 'RESULT':
+        if (state.name === 'failing') return;
+        if (state.name !== 'streaming') return this.violation('a RESULT frame before the START response');
+        return this.subscriber.next({ type: 'subtitle', traceId: state.traceId, words: subtitleWords(response) });
+      case 'ERROR':
+        if (state.name === 'failing') return;
+        // END/ERROR may follow with the rest of the story; wait for it, briefly.
+        this.state = { name: 'failing', error: response, traceId: response.trace_id ?? this.traceId() };
+        this.stopTimer('firstAudio');
+        this.stopTimer('idle');
+        return this.startTimer('errorGrace', this.config.timeouts.errorGrace);
+      case 'FATAL_ERROR':
+        return this.fail(
+          new SisServiceError({
+            traceId: response.trace_id ?? this.traceId(),
+            errorCode: response.error_code,
+            errorMsg: response.error_msg,
+            fatal: true,
+          }),
         );
-        if (paused) socket.pause?.();
-      } catch (cause) {
-        fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
-      }
-    };
+      case 'END':
+        if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId, response.reason));
+        if (response.reason === 'ERROR') return this.fail(new SisServiceError({ traceId: response.trace_id, reason: 'ERROR' }));
+        if (state.name !== 'streaming') return this.violation('END before the START response');
+        this.subscriber.next({
+          type: 'end',
+          traceId: response.trace_id,
+          reason: 'NORMAL',
+          chunks: this.chunks,
+          bytes: this.bytes,
+          timings: { connectMs: this.connectMs, firstAudioMs: this.firstAudioMs, totalMs: this.since() },
+        });
+        this.state = DONE;
+        // The end event's consumer may have unsubscribed already: then there is no one left to complete.
+        if (!this.subscriber.closed) this.subscriber.complete();
+        return;
+    }
+  }
 
-    const requestCredentials = (): void => {
-      resources.add(
-        authHeaders$(config.auth, config.url).subscribe({
-          next: connect,
-          error: (error: unknown) =>
-            fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
-        }),
-      );
-    };
+  // ---- flow control, timers, endings -------------------------------------------------------------
 
-    startTimer('total', timeouts.total, timeout('total'));
-    startTimer('connect', timeouts.connect, timeout('connect'));
-    if (call.paused$ !== undefined) resources.add(call.paused$.subscribe({ next: setPaused, error: () => setPaused(false) }));
-    requestCredentials();
+  private setPaused(value: boolean): void {
+    if (value === this.paused) return;
+    this.paused = value;
+    if (value) {
+      this.socket?.pause?.();
+      this.stopTimer('firstAudio');
+      this.stopTimer('idle');
+      return;
+    }
+    this.socket?.resume?.();
+    this.lastFrameAt = this.config.scheduler.now();
+    const { name } = this.state;
+    if (name === 'awaiting-start' || (name === 'streaming' && this.chunks === 0)) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
+    else if (name === 'streaming') this.startTimer('idle', this.config.timeouts.idle);
+  }
 
-    return () => {
-      state = DONE;
-      resources.unsubscribe();
-      for (const timer of timers.values()) timer.unsubscribe();
-      timers.clear();
-      if (socket === undefined || socketClosed) return;
-      if (socketOpen) socket.close(1000);
-      else socket.terminate();
-    };
-  });
+  private startTimer(name: TimerName, ms: number): void {
+    if (ms !== Infinity) this.timers.set(name, this.config.scheduler.schedule(name === 'idle' ? checkIdle : fireTimeout, ms, { session: this, name }));
+  }
+
+  private stopTimer(name: TimerName): void {
+    this.timers.get(name)?.unsubscribe();
+    this.timers.delete(name);
+  }
+
+  /** Milliseconds of idle time left before the idle timeout fires. */
+  idleLeft(): number {
+    return this.config.timeouts.idle - (this.config.scheduler.now() - this.lastFrameAt);
+  }
+
+  timedOut(name: TimerName): void {
+    const { state } = this;
+    if (name === 'errorGrace') {
+      if (state.name === 'failing') this.fail(serviceErrorFrom(state.error, state.traceId));
+      return;
+    }
+    this.fail(new SisTimeoutError(name, this.config.timeouts[name], this.traceId()));
+  }
+
+  private since(): number {
+    return this.config.scheduler.now() - this.subscribedAt;
+  }
+
+  private traceId(): string | undefined {
+    const { state } = this;
+    return state.name === 'streaming' || state.name === 'failing' ? state.traceId : undefined;
+  }
+
+  private position(): string {
+    const { name } = this.state;
+    const where = name === 'connecting' || name === 'awaiting-start' ? 'before the START response' : `after START and ${plural(this.chunks, 'audio frame')}`;
+    return `${where} (${plural(this.frames, 'frame')} received)`;
+  }
+
+  private violation(problem: string): void {
+    this.fail(new SisProtocolError(problem, { at: this.position(), traceId: this.traceId() }));
+  }
+
+  private fail(error: SisError): void {
+    if (this.state.name === 'done') return;
+    this.state = DONE;
+    this.subscriber.error(error);
+  }
+
+  /** The single place where resources are released, however the session ended. */
+  teardown(): void {
+    this.state = DONE;
+    this.resources.unsubscribe();
+    for (const timer of this.timers.values()) timer.unsubscribe();
+    this.timers.clear();
+    const { socket } = this;
+    if (socket === undefined || this.socketClosed) return;
+    if (this.socketOpen) socket.close(1000);
+    else socket.terminate();
+  }
+}
