@@ -30,16 +30,18 @@ const CloseReason = refined('a string of at most 123 bytes', (u): u is string =>
  * - `'before-start'`: the START command arrived (and was valid), the START response is not sent;
  * - `'after-start'`: after the START response, before any audio;
  * - `{ afterFrames: n }`: after n binary audio frames (past the last frame it means `'before-end'`);
- * - `'before-end'`: after all audio, instead of END.
+ * - `'before-end'`: after all audio, instead of END;
+ * - `'after-end'`: after END (the client should be closing by then: whatever comes must change nothing).
  */
-export type FaultPoint = 'before-start' | 'after-start' | { readonly afterFrames: number } | 'before-end';
+export type FaultPoint = 'before-start' | 'after-start' | { readonly afterFrames: number } | 'before-end' | 'after-end';
 // One codec rather than a union, so a bad point is one problem and not one per alternative.
 export const FaultPoint = refined<FaultPoint>(
-  "'before-start', 'after-start', { afterFrames: n >= 0 } or 'before-end'",
+  "'before-start', 'after-start', { afterFrames: n >= 0 }, 'before-end' or 'after-end'",
   (u): u is FaultPoint =>
     u === 'before-start' ||
     u === 'after-start' ||
     u === 'before-end' ||
+    u === 'after-end' ||
     (typeof u === 'object' && u !== null && Object.keys(u).length === 1 && intIn(0, Number.MAX_SAFE_INTEGER).is((u as { afterFrames?: unknown }).afterFrames)),
 );
 
@@ -72,6 +74,28 @@ export const sessionFaultCodecs = {
   'unknown-type': t.intersection([t.type({ kind: t.literal('unknown-type'), at: FaultPoint }), t.partial({ respType: t.string })]),
   /** Stop sending; keep the socket open until the client closes it. */
   stall: t.type({ kind: t.literal('stall'), at: FaultPoint }),
+  /**
+   * The frame due at the point (the START response, an audio frame, END …) is written to the TCP socket
+   * `bytesPerTick` bytes (default 1) every `intervalMs` (default 1,000): bytes flow, no whole frame arrives
+   * for a long time. Then the session goes on. Nothing happens where no frame is due (`'after-end'`).
+   */
+  trickle: t.intersection([
+    t.type({ kind: t.literal('trickle'), at: FaultPoint }),
+    t.partial({ intervalMs: intIn(1, 60_000), bytesPerTick: intIn(1, 64 * 1024 * 1024) }),
+  ]),
+  /**
+   * One binary frame of `bytes` bytes (default 100 MiB) of silence, streamed from a small buffer as the
+   * socket drains, so the emulator's memory stays flat whatever the size; then the session goes on.
+   */
+  oversized: t.intersection([t.type({ kind: t.literal('oversized'), at: FaultPoint }), t.partial({ bytes: intIn(1, 2 ** 40) })]),
+  /**
+   * `frames` extra binary frames (default 10,000) of `bytes` bytes each (default `frameBytes`), sent as
+   * fast as the socket drains (the high-water mark still applies), then the rest of the session.
+   */
+  flood: t.intersection([
+    t.type({ kind: t.literal('flood'), at: FaultPoint }),
+    t.partial({ frames: intIn(1, Number.MAX_SAFE_INTEGER), bytes: intIn(1, 64 * 1024 * 1024) }),
+  ]),
   /** One frame out of place before the START response, then the normal session. */
   'out-of-order': t.type({
     kind: t.literal('out-of-order'),

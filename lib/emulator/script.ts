@@ -30,10 +30,19 @@ export interface Outcome {
   readonly errorCode?: string;
 }
 
+export type TextStep = { readonly kind: 'text'; readonly data: string; readonly outcome?: Outcome; readonly role?: 'start' | 'end' | 'result' };
+export type AudioStep = { readonly kind: 'audio'; readonly data: Uint8Array; /** Position of the frame in the audio, in ms. */ readonly atMs: number };
+
 export type Step =
-  | { readonly kind: 'text'; readonly data: string; readonly outcome?: Outcome; readonly role?: 'start' | 'end' | 'result' }
-  | { readonly kind: 'audio'; readonly data: Uint8Array; /** Position of the frame in the audio, in ms. */ readonly atMs: number }
+  | TextStep
+  | AudioStep
   | { readonly kind: 'wait'; readonly ms: number }
+  /** A frame written to the TCP socket `bytesPerTick` bytes every `intervalMs`. */
+  | { readonly kind: 'trickle'; readonly frame: TextStep | AudioStep; readonly intervalMs: number; readonly bytesPerTick: number }
+  /** One binary frame of `bytes` zero bytes, streamed to the TCP socket as it drains. */
+  | { readonly kind: 'oversized'; readonly bytes: number }
+  /** `frames` binary frames of `data`, as fast as the socket drains. */
+  | { readonly kind: 'flood'; readonly frames: number; readonly data: Uint8Array }
   | { readonly kind: 'close'; readonly code: number; readonly reason: string; readonly outcome?: Outcome }
   | { readonly kind: 'reset' }
   /** Send nothing more; with `graceMs` the server closes if the client has not after that long. */
@@ -147,6 +156,7 @@ const indexOf = (steps: readonly Step[], point: FaultPoint): number => {
   if (point === 'before-start') return 0;
   if (point === 'after-start') return 1;
   if (point === 'before-end') return end;
+  if (point === 'after-end') return end + 1;
   let frames = 0;
   for (let i = 1; i < end; i++) {
     if (frames === point.afterFrames) return i;
@@ -155,23 +165,30 @@ const indexOf = (steps: readonly Step[], point: FaultPoint): number => {
   return end;
 };
 
-/** What a point fault sends at its point; `keepRest` when the session then goes on. */
-type PointAction = { readonly steps: Step[]; readonly keepRest: boolean };
+/** What a point fault makes of the rest of the script, from its point on. */
+type PointAction = (rest: readonly Step[]) => Step[];
+
+const isFrame = (step: Step | undefined): step is TextStep | AudioStep => step?.kind === 'text' || step?.kind === 'audio';
 
 const pointActions: { readonly [K in PointFault['kind']]: (fault: Extract<PointFault, { kind: K }>, s: ScriptSettings) => PointAction } = {
-  error: (f, s) => ({ steps: errorSteps(s, { errorCode: f.errorCode ?? 'SIS.0401', errorMsg: f.errorMsg ?? 'synthesis error' }), keepRest: false }),
-  fatal: (f, s) => ({ steps: fatalSteps(s, { errorCode: f.errorCode ?? 'SIS.0413', errorMsg: f.errorMsg ?? 'engine internal error' }), keepRest: false }),
-  'end-error': (_, s) => ({ steps: [endStep(s, 'ERROR', { ending: 'end-error' }), { kind: 'await-close', graceMs: grace(s) }], keepRest: false }),
-  drop: (f) => ({
-    steps: [f.how === 'reset' ? { kind: 'reset' } : { kind: 'close', code: f.closeCode ?? 1011, reason: f.closeReason ?? '', outcome: { ending: 'dropped' } }],
-    keepRest: false,
-  }),
-  malformed: (f, s) => ({
-    steps: [{ kind: 'text', data: f.payload ?? '{"resp_type":', outcome: { ending: 'malformed' } }, { kind: 'await-close', graceMs: grace(s) }],
-    keepRest: false,
-  }),
-  'unknown-type': (f, s) => ({ steps: [{ kind: 'text', data: json({ resp_type: f.respType ?? 'EVENT', trace_id: s.traceId }) }], keepRest: true }),
-  stall: () => ({ steps: [{ kind: 'await-close', graceMs: undefined, outcome: { ending: 'stalled' } }], keepRest: false }),
+  error: (f, s) => () => errorSteps(s, { errorCode: f.errorCode ?? 'SIS.0401', errorMsg: f.errorMsg ?? 'synthesis error' }),
+  fatal: (f, s) => () => fatalSteps(s, { errorCode: f.errorCode ?? 'SIS.0413', errorMsg: f.errorMsg ?? 'engine internal error' }),
+  'end-error': (_, s) => () => [endStep(s, 'ERROR', { ending: 'end-error' }), { kind: 'await-close', graceMs: grace(s) }],
+  drop: (f) => () => [
+    f.how === 'reset' ? { kind: 'reset' } : { kind: 'close', code: f.closeCode ?? 1011, reason: f.closeReason ?? '', outcome: { ending: 'dropped' } },
+  ],
+  malformed: (f, s) => () => [{ kind: 'text', data: f.payload ?? '{"resp_type":', outcome: { ending: 'malformed' } }, { kind: 'await-close', graceMs: grace(s) }],
+  'unknown-type': (f, s) => (rest) => [{ kind: 'text', data: json({ resp_type: f.respType ?? 'EVENT', trace_id: s.traceId }) }, ...rest],
+  stall: () => () => [{ kind: 'await-close', graceMs: undefined, outcome: { ending: 'stalled' } }],
+  trickle: (f) => (rest) => {
+    const at = rest.findIndex(isFrame);
+    const frame = rest[at];
+    if (!isFrame(frame)) return [...rest];
+    const trickled: Step = { kind: 'trickle', frame, intervalMs: f.intervalMs ?? 1_000, bytesPerTick: f.bytesPerTick ?? 1 };
+    return [...rest.slice(0, at), trickled, ...rest.slice(at + 1)];
+  },
+  oversized: (f) => (rest) => [{ kind: 'oversized', bytes: f.bytes ?? 100 * 1024 * 1024 }, ...rest],
+  flood: (f, s) => (rest) => [{ kind: 'flood', frames: f.frames ?? 10_000, data: new Uint8Array(f.bytes ?? s.frameBytes) }, ...rest],
 };
 
 const runAction = <K extends PointFault['kind']>(fault: Extract<PointFault, { kind: K }>, s: ScriptSettings): PointAction =>
@@ -206,6 +223,5 @@ export const sessionScript = (command: StartCommand, audio: SynthesizedAudio, fa
   if (fault === undefined) return steps;
   if (fault.kind === 'out-of-order') return outOfOrder(steps, fault.what, command, audio, s);
   const at = indexOf(steps, fault.at);
-  const action = runAction(fault, s);
-  return [...steps.slice(0, at), ...action.steps, ...(action.keepRest ? steps.slice(at) : [])];
+  return [...steps.slice(0, at), ...runAction(fault, s)(steps.slice(at))];
 };

@@ -4,6 +4,7 @@
  * and stop the moment the client goes away.
  */
 import { randomUUID } from 'node:crypto';
+import { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { StartCommand } from '../protocol/wire.js';
 import { synthesize } from './audio/synthesize.js';
@@ -11,7 +12,7 @@ import { isSessionFault, type FaultContext, type SessionFault } from './faults.j
 import type { EmulatorConfig } from './options.js';
 import { faultProblems } from './options.js';
 import type { EmulatorStats, Mutable, SessionRecord } from './records.js';
-import { errorSteps, fatalSteps, sessionScript, type Outcome, type ScriptSettings, type SessionEnding, type Step } from './script.js';
+import { errorSteps, fatalSteps, sessionScript, type AudioStep, type Outcome, type ScriptSettings, type SessionEnding, type Step, type TextStep } from './script.js';
 import { checkStart, type ServiceError } from './start.js';
 
 /** Sending pauses above this many buffered bytes and resumes below half of it. */
@@ -27,6 +28,34 @@ export interface SessionSocket {
   on(event: 'close', listener: (code: number) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
+
+/**
+ * The TCP socket under a server-side `ws` WebSocket, which `ws` keeps in `_socket`: byte-level faults
+ * (trickle, oversized) write frames to it themselves, since `ws` only sends whole frames at once.
+ */
+const rawSocketOf = (ws: SessionSocket): Duplex | undefined => {
+  const raw: unknown = Reflect.get(ws, '_socket');
+  return raw instanceof Duplex ? raw : undefined;
+};
+
+/** The header of an unmasked, final server frame (RFC 6455 §5.2): opcode 1 text, 2 binary. */
+const frameHeader = (opcode: 1 | 2, length: number): Buffer => {
+  if (length < 126) return Buffer.from([0x80 | opcode, length]);
+  if (length < 0x10000) return Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
+  const header = Buffer.alloc(10);
+  header[0] = 0x80 | opcode;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header;
+};
+
+const wireFrame = (step: TextStep | AudioStep): Buffer => {
+  const payload = typeof step.data === 'string' ? Buffer.from(step.data, 'utf8') : Buffer.from(step.data.buffer, step.data.byteOffset, step.data.byteLength);
+  return Buffer.concat([frameHeader(step.kind === 'text' ? 1 : 2, payload.length), payload]);
+};
+
+// Silence for oversized frames, written over and over: never modified.
+const ZEROS = new Uint8Array(64 * 1024);
 
 /** Endings after which the synthesis no longer counts against `maxConcurrentSessions` (a stalled one still does). */
 const SYNTHESIS_OVER: ReadonlySet<SessionEnding> = new Set(['end-normal', 'end-error', 'error', 'fatal', 'dropped', 'reset']);
@@ -61,6 +90,12 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
   // The one timer of the session: idle timeout, pacing, first-audio delay or close grace.
   let timer: NodeJS.Timeout | undefined;
   let waitingForDrain = false;
+  // Frames of the current flood step sent so far.
+  let flooded = 0;
+  // Stops a raw write that waits for the socket to drain (oversized).
+  let stopRaw: (() => void) | undefined;
+  // While a frame is written by hand, an answer from `ws` would land inside it: client messages are ignored.
+  let midFrame = false;
   let paceOrigin: number | undefined;
   let received = 0;
   let holdsSlot = false;
@@ -95,6 +130,76 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
     ws.close(code, reason);
   };
 
+  const sentAudio = (length: number): void => {
+    record.audioFrames++;
+    record.audioBytes += length;
+    stats.audioFramesSent++;
+    stats.audioBytesSent += length;
+  };
+  const sentFrame = (step: TextStep | AudioStep): void => {
+    if (step.kind === 'audio') return sentAudio(step.data.length);
+    record.textFrames++;
+    note(step.outcome);
+  };
+
+  /** Writes a frame `bytesPerTick` bytes every `intervalMs` to the TCP socket, then goes on with the script. */
+  const trickle = (step: Extract<Step, { kind: 'trickle' }>): void => {
+    const raw = rawSocketOf(ws);
+    const bytes = wireFrame(step.frame);
+    if (raw === undefined) {
+      ws.send(step.frame.data, onSent);
+      sentFrame(step.frame);
+      return pump();
+    }
+    let offset = 0;
+    midFrame = true;
+    const tick = (): void => {
+      timer = undefined;
+      if (ws.readyState !== WebSocket.OPEN) return;
+      raw.write(bytes.subarray(offset, offset + step.bytesPerTick));
+      offset += step.bytesPerTick;
+      if (offset < bytes.length) {
+        timer = setTimeout(tick, step.intervalMs);
+        return;
+      }
+      midFrame = false;
+      sentFrame(step.frame);
+      pump();
+    };
+    tick();
+  };
+
+  /** Streams one binary frame of `bytes` zero bytes to the TCP socket, as fast as it drains, then goes on. */
+  const oversized = (bytes: number): void => {
+    const raw = rawSocketOf(ws);
+    const done = (): void => {
+      midFrame = false;
+      sentAudio(bytes);
+      pump();
+    };
+    if (raw === undefined) {
+      ws.send(new Uint8Array(bytes), onSent);
+      return done();
+    }
+    let left = bytes;
+    const write = (): void => {
+      stopRaw = undefined;
+      while (ws.readyState === WebSocket.OPEN) {
+        if (left === 0) return done();
+        const chunk = ZEROS.subarray(0, Math.min(left, ZEROS.length));
+        left -= chunk.length;
+        if (!raw.write(chunk)) {
+          raw.once('drain', write);
+          stopRaw = () => raw.off('drain', write);
+          return;
+        }
+      }
+    };
+    midFrame = true;
+    raw.write(frameHeader(2, bytes));
+    write();
+  };
+
   const onSent = (): void => {
     if (waitingForDrain && ws.bufferedAmount <= HIGH_WATER_MARK / 2) {
       waitingForDrain = false;
@@ -112,6 +217,16 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
       }
       const step = steps[next];
       if (step === undefined) return;
+      if (step.kind === 'flood') {
+        // One frame per turn of the loop, so that the high-water mark is checked between frames.
+        ws.send(step.data, onSent);
+        sentAudio(step.data.length);
+        flooded++;
+        if (flooded < step.frames) continue;
+        flooded = 0;
+        next++;
+        continue;
+      }
       if (step.kind === 'audio' && config.realtimeFactor > 0) {
         const now = performance.now();
         paceOrigin ??= now - step.atMs / config.realtimeFactor;
@@ -124,17 +239,14 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
       next++;
       switch (step.kind) {
         case 'text':
-          ws.send(step.data, onSent);
-          record.textFrames++;
-          note(step.outcome);
-          break;
         case 'audio':
           ws.send(step.data, onSent);
-          record.audioFrames++;
-          record.audioBytes += step.data.length;
-          stats.audioFramesSent++;
-          stats.audioBytesSent += step.data.length;
+          sentFrame(step);
           break;
+        case 'trickle':
+          return trickle(step);
+        case 'oversized':
+          return oversized(step.bytes);
         case 'wait':
           timer = setTimeout(pump, step.ms);
           return;
@@ -162,7 +274,10 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
   const play = (script: readonly Step[]): void => {
     steps = script;
     next = 0;
+    flooded = 0;
     waitingForDrain = false;
+    stopRaw?.();
+    stopRaw = undefined;
     pump();
   };
 
@@ -193,7 +308,7 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
   };
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
-    if (deaf || serverClosing) return;
+    if (deaf || serverClosing || midFrame) return;
     received++;
     if (received === 1) clearTimer();
     if (isBinary) {
@@ -207,6 +322,8 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
 
   ws.on('close', (code: number) => {
     clearTimer();
+    stopRaw?.();
+    stopRaw = undefined;
     steps = [];
     releaseSlot();
     record.closeCode = code;
