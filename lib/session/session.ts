@@ -234,6 +234,8 @@ class Session implements SocketListener {
       }
       case 'frame-too-large':
         return this.violation(`a frame larger than maxPayload (${failure.limit} bytes)`);
+      case 'invalid-frame':
+        return this.violation(`an invalid WebSocket frame (${failure.message})`);
       case 'network':
         return this.fail(
           new SisConnectionError(`connection failed ${this.socketOpen ? this.position() : 'while connecting'}: ${failure.message}`, {
@@ -369,6 +371,9 @@ class Session implements SocketListener {
   }
 
   private violation(problem: string): void {
+    const { state } = this;
+    // After an ERROR the session is lost already: the service's own error says more than the frame.
+    if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
     this.fail(new SisProtocolError(problem, { at: this.position(), traceId: this.traceId() }));
   }
 

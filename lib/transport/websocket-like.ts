@@ -23,6 +23,8 @@ export interface ConnectRequest {
 export type TransportFailure =
   | { readonly kind: 'handshake-rejected'; readonly status: number; readonly body: string }
   | { readonly kind: 'frame-too-large'; readonly limit: number }
+  /** A frame that breaks the WebSocket protocol itself (bad opcode, invalid UTF-8, bad close code…). */
+  | { readonly kind: 'invalid-frame'; readonly message: string }
   | { readonly kind: 'network'; readonly message: string; readonly cause?: unknown };
 
 /**

@@ -1,7 +1,7 @@
 /** The default {@link WebSocketFactory}: `ws`, with explicit options and every listener removed when done. */
 import WebSocket from 'ws';
 import { readRejectionBody } from './handshake.js';
-import type { ConnectRequest, SocketListener, WebSocketFactory, WebSocketLike } from './websocket-like.js';
+import type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory, WebSocketLike } from './websocket-like.js';
 
 const bytesOf = (data: WebSocket.RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -11,7 +11,18 @@ const textOf = (data: WebSocket.RawData): string => {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 };
 
-const isTooLarge = (error: Error): boolean => (error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+const wsErrorCode = (error: Error): string => {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : '';
+};
+
+/** `ws` names the peer's protocol violations `WS_ERR_*`; anything else is the network's doing. */
+const failureOf = (error: Error, maxPayload: number): TransportFailure => {
+  const code = wsErrorCode(error);
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return { kind: 'frame-too-large', limit: maxPayload };
+  if (code.startsWith('WS_ERR_')) return { kind: 'invalid-frame', message: error.message.replace(/^Invalid WebSocket frame: /, '') };
+  return { kind: 'network', message: error.message, cause: error };
+};
 
 /** Used when a request asks for no handshake limit (e.g. `timeouts.connect: Infinity`): a hung handshake must still end. */
 export const HANDSHAKE_BACKSTOP_MS = 60_000;
@@ -76,11 +87,7 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
   const onError = (error: Error): void => {
     const target = deliver();
     listening = false;
-    target?.error(
-      isTooLarge(error)
-        ? { kind: 'frame-too-large', limit: request.maxPayload }
-        : { kind: 'network', message: error.message, cause: error },
-    );
+    target?.error(failureOf(error, request.maxPayload));
   };
   const onUnexpectedResponse = (_request: unknown, response: import('node:http').IncomingMessage): void => {
     void readRejectionBody(response).then((body) => {

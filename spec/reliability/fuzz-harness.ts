@@ -409,9 +409,10 @@ const checkError = (error: SisError, cause: Cause | undefined, context: ErrorCon
       if (act?.kind !== 'fail') return;
       if (act.failure.kind === 'network') return oneOf(SisConnectionError, ...serviceAllowed);
       if (act.failure.kind === 'frame-too-large') {
-        oneOf(SisProtocolError);
-        return void expect(error.message).to.include(`maxPayload (${MAX_PAYLOAD} bytes)`);
+        oneOf(SisProtocolError, ...serviceAllowed);
+        return void (error instanceof SisProtocolError && expect(error.message).to.include(`maxPayload (${MAX_PAYLOAD} bytes)`));
       }
+      if (act.failure.kind === 'invalid-frame') return oneOf(SisProtocolError, ...serviceAllowed);
       oneOf(SisHandshakeError);
       return void expect(error).to.include({ status: act.failure.status });
     case 'wait':

@@ -209,6 +209,23 @@ describe('slow and hostile peers', () => {
     });
   });
 
+  describe('a server that breaks the WebSocket protocol itself', () => {
+    it('sends a frame with a reserved opcode: SisProtocolError with the trace id, not a retryable connection error', async () => {
+      peer = await rawPeer((connection) => {
+        connection.upgrade();
+        void connection.firstMessage().then(() => {
+          connection.socket.write(START);
+          connection.socket.write(frameHeader(3, 0)); // opcode 3 is reserved (RFC 6455 §5.2)
+        });
+      });
+      baseline();
+      const { error } = await failure(clientFor(peer.endpoint).events$({ text: 'x' }));
+      expect(error).to.be.instanceOf(SisProtocolError).and.include({ traceId: 'hostile-trace', retryable: false });
+      expect(error.message).to.include('an invalid WebSocket frame (invalid opcode 3)');
+      await settled();
+    });
+  });
+
   describe('a server that floods a consumer slower than it (64 MiB in 64 KiB frames)', () => {
     const TOTAL = 64 * MiB;
     const FRAME = 64 * 1024;

@@ -214,6 +214,24 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       });
     });
 
+    it('keeps the service error when a malformed frame follows an ERROR frame', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const { client } = setup(scheduler, cold('-o-s-r-j', { ...v, j: text('{"resp_type":') }));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe('-------#', {}, new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }));
+      });
+    });
+
+    it('errors with SisProtocolError on a frame that breaks the WebSocket protocol', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const { client } = setup(scheduler, cold('-o-s-w', { ...v, w: fail({ kind: 'invalid-frame', message: 'invalid opcode 3' }) }));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '-----#',
+          {},
+          new SisProtocolError('an invalid WebSocket frame (invalid opcode 3)', { at: 'after START and 0 audio frames (1 frame received)', traceId: TRACE }),
+        );
+      });
+    });
+
     it('errors at once on FATAL_ERROR, marked fatal', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const script = cold('-o---f', v);
