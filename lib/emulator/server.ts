@@ -145,6 +145,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
           running--;
         },
         reset: () => (socket instanceof Socket ? socket.resetAndDestroy() : socket.destroy()),
+        raw: socket,
         shuttingDown: () => shuttingDown,
       });
     });

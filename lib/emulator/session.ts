@@ -4,7 +4,7 @@
  * and stop the moment the client goes away.
  */
 import { randomUUID } from 'node:crypto';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { StartCommand } from '../protocol/wire.js';
 import { synthesize } from './audio/synthesize.js';
@@ -28,15 +28,6 @@ export interface SessionSocket {
   on(event: 'close', listener: (code: number) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
-
-/**
- * The TCP socket under a server-side `ws` WebSocket, which `ws` keeps in `_socket`: byte-level faults
- * (trickle, oversized) write frames to it themselves, since `ws` only sends whole frames at once.
- */
-const rawSocketOf = (ws: SessionSocket): Duplex | undefined => {
-  const raw: unknown = Reflect.get(ws, '_socket');
-  return raw instanceof Duplex ? raw : undefined;
-};
 
 /** The header of an unmasked, final server frame (RFC 6455 §5.2): opcode 1 text, 2 binary. */
 const frameHeader = (opcode: 1 | 2, length: number): Buffer => {
@@ -70,6 +61,12 @@ export interface SessionDeps {
   readonly releaseSlot: () => void;
   /** Destroys the TCP connection without a close frame. */
   readonly reset: () => void;
+  /**
+   * The upgraded TCP connection under the WebSocket: byte-level faults (trickle, oversized) write
+   * frames to it themselves, since `ws` only sends whole frames at once. Absent (unit tests over a
+   * fake socket): those faults send whole frames.
+   */
+  readonly raw?: Duplex;
   readonly shuttingDown: () => boolean;
 }
 
@@ -144,7 +141,7 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
 
   /** Writes a frame `bytesPerTick` bytes every `intervalMs` to the TCP socket, then goes on with the script. */
   const trickle = (step: Extract<Step, { kind: 'trickle' }>): void => {
-    const raw = rawSocketOf(ws);
+    const { raw } = deps;
     const bytes = wireFrame(step.frame);
     if (raw === undefined) {
       ws.send(step.frame.data, onSent);
@@ -171,7 +168,7 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
 
   /** Streams one binary frame of `bytes` zero bytes to the TCP socket, as fast as it drains, then goes on. */
   const oversized = (bytes: number): void => {
-    const raw = rawSocketOf(ws);
+    const { raw } = deps;
     const done = (): void => {
       midFrame = false;
       sentAudio(bytes);
