@@ -220,7 +220,8 @@ class Session implements SocketListener {
 
   error(failure: TransportFailure): void {
     const { state } = this;
-    if (state.name === 'failing' && failure.kind === 'network') return this.fail(serviceErrorFrom(state.error, state.traceId));
+    // After an ERROR the session is lost already: whatever breaks next, the service's error says more.
+    if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
     switch (failure.kind) {
       case 'handshake-rejected': {
         // A cached token went stale (expired, revoked): drop it and try once more with a fresh one.
@@ -348,11 +349,9 @@ class Session implements SocketListener {
 
   timedOut(name: TimerName): void {
     const { state } = this;
-    if (name === 'errorGrace') {
-      if (state.name === 'failing') this.fail(serviceErrorFrom(state.error, state.traceId));
-      return;
-    }
-    this.fail(new SisTimeoutError(name, this.config.timeouts[name], this.traceId()));
+    // errorGrace ends a failing session; `total` may too, and then the service's error is the one to report.
+    if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
+    if (name !== 'errorGrace') this.fail(new SisTimeoutError(name, this.config.timeouts[name], this.traceId()));
   }
 
   private since(): number {
@@ -372,7 +371,6 @@ class Session implements SocketListener {
 
   private violation(problem: string): void {
     const { state } = this;
-    // After an ERROR the session is lost already: the service's own error says more than the frame.
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
     this.fail(new SisProtocolError(problem, { at: this.position(), traceId: this.traceId() }));
   }

@@ -388,36 +388,37 @@ const checkError = (error: SisError, cause: Cause | undefined, context: ErrorCon
   const json = JSON.stringify(error);
   expect(`${error.message} ${json} ${String(error)}`, 'no secret in an error').not.to.include(TOKEN);
   expect(error.retryable).to.be.a('boolean');
-  const serviceAllowed = context.errorFrameSeen ? [SisServiceError] : [];
   const act = context.actions[context.step];
   const oneOf = (...classes: (abstract new (...args: never[]) => SisError)[]): void => {
     expect(classes.some((c) => error instanceof c), `${error.name} (${error.message}) on ${String(cause)}`).to.equal(true);
   };
+  // After an ERROR frame the session is lost: whatever ends it, the service's error is the one reported.
+  if (context.errorFrameSeen) return oneOf(SisServiceError);
   switch (cause) {
     case 'text':
-      return oneOf(SisProtocolError, SisServiceError);
+      return oneOf(SisProtocolError, SisServiceError); // FATAL_ERROR and END/ERROR are service errors
     case 'binary':
       return oneOf(SisProtocolError);
     case 'open':
       expect(context.sendThrows, 'open ends a session only when START cannot be sent').to.equal(true);
       return oneOf(SisConnectionError);
     case 'close':
-      oneOf(SisConnectionError, ...serviceAllowed);
+      oneOf(SisConnectionError);
       if (error instanceof SisConnectionError && act?.kind === 'close') expect(error).to.include({ closeCode: act.code, closeReason: act.reason });
       return;
     case 'fail':
       if (act?.kind !== 'fail') return;
-      if (act.failure.kind === 'network') return oneOf(SisConnectionError, ...serviceAllowed);
+      if (act.failure.kind === 'network') return oneOf(SisConnectionError);
       if (act.failure.kind === 'frame-too-large') {
-        oneOf(SisProtocolError, ...serviceAllowed);
+        oneOf(SisProtocolError);
         return void (error instanceof SisProtocolError && expect(error.message).to.include(`maxPayload (${MAX_PAYLOAD} bytes)`));
       }
-      if (act.failure.kind === 'invalid-frame') return oneOf(SisProtocolError, ...serviceAllowed);
+      if (act.failure.kind === 'invalid-frame') return oneOf(SisProtocolError);
       oneOf(SisHandshakeError);
       return void expect(error).to.include({ status: act.failure.status });
     case 'wait':
     case 'end of script':
-      oneOf(SisTimeoutError, ...serviceAllowed);
+      oneOf(SisTimeoutError);
       if (error instanceof SisTimeoutError) expect(error.timeoutMs).to.equal(context.timeouts[error.phase]);
       return;
     default:

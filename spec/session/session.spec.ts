@@ -232,6 +232,13 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       });
     });
 
+    it('reports the service error, not a timeout, when timeouts.total runs out while it waits for END after ERROR', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const { client } = setup(scheduler, cold('-o-s-r', v), { timeouts: { total: 10, errorGrace: 20 } });
+        expectObservable(client.synthesize$({ text: 'x' })).toBe('10ms #', {}, new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }));
+      });
+    });
+
     it('errors at once on FATAL_ERROR, marked fatal', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const script = cold('-o---f', v);
