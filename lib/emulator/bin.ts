@@ -2,6 +2,7 @@
 /**
  * `sis-emulator`: runs the emulator until SIGINT or SIGTERM.
  *   sis-emulator --port 8080 [--host 127.0.0.1] [--token T] [--project-id P] [--realtime 1] [--frame-bytes N]
+ *                [--text-limit N] [--idle-timeout MS] [--max-concurrent N] [--voices known|any]
  * The token may also come from SIS_EMULATOR_TOKEN (keeps it out of the process list).
  */
 import { parseArgs } from 'node:util';
@@ -10,7 +11,8 @@ import { DEFAULT_TOKEN, type EmulatorOptions } from './options.js';
 import { startEmulator } from './server.js';
 
 const USAGE =
-  'usage: sis-emulator [--port 8080] [--host 127.0.0.1] [--token T] [--project-id P] [--realtime 1] [--frame-bytes 3200]';
+  'usage: sis-emulator [--port 8080] [--host 127.0.0.1] [--token T] [--project-id P] [--realtime 1] [--frame-bytes 3200]\n' +
+  '                    [--text-limit 10000] [--idle-timeout 20000] [--max-concurrent N] [--voices known|any]';
 
 /** A flag whose value is not what it should be. */
 class UsageError extends Error {}
@@ -38,6 +40,10 @@ const optionsFrom = (args: readonly string[]): EmulatorOptions | 'help' => {
       'project-id': { type: 'string' },
       realtime: { type: 'string' },
       'frame-bytes': { type: 'string' },
+      'text-limit': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'max-concurrent': { type: 'string' },
+      voices: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -48,6 +54,11 @@ const optionsFrom = (args: readonly string[]): EmulatorOptions | 'help' => {
   const port = integerFlag('port', values.port);
   const realtime = numberFlag('realtime', values.realtime);
   const frameBytes = integerFlag('frame-bytes', values['frame-bytes']);
+  const textLimit = integerFlag('text-limit', values['text-limit']);
+  const idleTimeoutMs = integerFlag('idle-timeout', values['idle-timeout']);
+  const maxConcurrentSessions = integerFlag('max-concurrent', values['max-concurrent']);
+  const { voices } = values;
+  if (voices !== undefined && voices !== 'known' && voices !== 'any') throw new UsageError(`--voices expects known or any, got ${JSON.stringify(voices)}`);
   return {
     ...(port === undefined ? {} : { port }),
     ...(values.host === undefined ? {} : { host: values.host }),
@@ -55,6 +66,10 @@ const optionsFrom = (args: readonly string[]): EmulatorOptions | 'help' => {
     ...(values['project-id'] === undefined ? {} : { projectId: values['project-id'] }),
     ...(realtime === undefined ? {} : { realtimeFactor: realtime }),
     ...(frameBytes === undefined ? {} : { frameBytes }),
+    ...(textLimit === undefined ? {} : { textLimit }),
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+    ...(maxConcurrentSessions === undefined ? {} : { maxConcurrentSessions }),
+    ...(voices === undefined ? {} : { voices }),
   };
 };
 

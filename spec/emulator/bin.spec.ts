@@ -43,7 +43,7 @@ describe('sis-emulator (bin)', function () {
     expect(((await exited) as [number | null])[0]).to.equal(0);
   });
 
-  for (const args of [['--port', 'eighty'], ['--port', '70000'], ['--frame-bytes', '-1'], ['--realtime', 'fast'], ['--bogus']]) {
+  for (const args of [['--port', 'eighty'], ['--port', '70000'], ['--frame-bytes', '-1'], ['--realtime', 'fast'], ['--bogus'], ['--voices', 'some'], ['--text-limit', '0']]) {
     it(`exits 2 with a one-line message on ${args.join(' ')}`, async () => {
       const child = spawnBin(...args);
       let stderr = '';
