@@ -6,7 +6,6 @@ import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
 import {
-  SisError,
   SisHandshakeError,
   createSisClient,
   iamPasswordToken,
@@ -15,20 +14,10 @@ import {
   type SisClient,
 } from '../../lib/index.js';
 import { SECRETS } from '../helpers/secrets.js';
+import { errorOf } from '../helpers/errors.js';
 
 const KEY = { ak: 'AKINTEGRATION0000001', sk: SECRETS.sk };
 const USER = { domainName: 'acme', userName: 'tts-bot', password: SECRETS.password };
-
-/** The error a stream ends with (fails the test if it completes). */
-const errorOf = async (stream: Promise<unknown>): Promise<SisError> => {
-  try {
-    await stream;
-  } catch (error) {
-    expect(error).to.be.instanceOf(SisError);
-    return error as SisError;
-  }
-  throw new Error('expected the stream to error');
-};
 
 describe('authentication against the emulator', () => {
   let emulator: Emulator;

@@ -22,19 +22,9 @@ import {
 } from '../../lib/index.js';
 import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions, type Fault } from '../../lib/emulator/index.js';
 import { resolveRequest, toStartCommand, type SynthesisRequest } from '../../lib/protocol/request.js';
+import { errorOf } from '../helpers/errors.js';
 
 const concat = (chunks: readonly AudioChunk[]): Uint8Array => Buffer.concat(chunks.map((c) => c.data));
-
-/** The error a stream ends with (fails the test if it completes). */
-const errorOf = async (stream: Promise<unknown>): Promise<SisError> => {
-  try {
-    await stream;
-  } catch (error) {
-    expect(error).to.be.instanceOf(SisError);
-    return error as SisError;
-  }
-  throw new Error('expected the stream to error');
-};
 
 describe('synthesize$ against the emulator', () => {
   let emulator: Emulator;
