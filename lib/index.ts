@@ -29,6 +29,7 @@ export {
   SisRequestError,
   SisServiceError,
   SisTimeoutError,
+  ERROR_CHANNEL,
   isTransientServiceCode,
   type Problem,
   type SisErrorCode,
@@ -55,7 +56,11 @@ export {
   type Voice,
 } from './protocol/voices.js';
 export { AUDIO_FORMATS, SAMPLE_RATES, SUBTITLE_LEVELS, type AudioFormat, type SubtitleLevel } from './protocol/wire.js';
-export type { AuthOptions, TokenAuth, TokenSource } from './auth/token.js';
+export type { AuthOptions, RefreshableTokenSource, TokenAuth, TokenSource } from './auth/token.js';
+export type { AkSkAuth } from './auth/aksk.js';
+export { iamPasswordToken, type FetchLike, type IamPasswordTokenOptions, type IamTokenProvider } from './auth/iam.js';
+export { SIS_ENV, hasSisEnv, sisOptionsFromEnv, type Environment } from './auth/env.js';
+export { REGION_PATTERN, regionEndpoint } from './transport/endpoint.js';
 export type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory, WebSocketLike } from './transport/websocket-like.js';
 export { wsWebSocketFactory } from './transport/ws-factory.js';
 export { audioOnly } from './operators/audio-only.js';
@@ -79,10 +84,3 @@ export {
   type SynthesisOutcome,
   type SynthesisSuccess,
 } from './operators/synthesize-many.js';
-export type { AkSkAuth } from './auth/aksk.js';
-export type { RefreshableTokenSource } from './auth/token.js';
-export { iamPasswordToken, type FetchLike, type IamPasswordTokenOptions, type IamTokenProvider } from './auth/iam.js';
-export { SIS_ENV, sisOptionsFromEnv, type Environment } from './auth/env.js';
-export { REGION_PATTERN, regionEndpoint } from './transport/endpoint.js';
-export { ERROR_CHANNEL } from './errors.js';
-export { hasSisEnv } from './auth/env.js';
