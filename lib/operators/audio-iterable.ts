@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
-import { SisOverflowError } from '../errors.js';
+import { SisConfigError, SisOverflowError } from '../errors.js';
 import { openSource, type AudioSource } from './audio-source.js';
+import { sourceProblems } from './checks.js';
 
 export interface AudioIterableOptions {
   /** Items buffered ahead of the consumer before the source is paused. Default 16. */
@@ -15,7 +16,13 @@ export interface AudioIterableOptions {
  * paused while `highWaterMark` items wait for the loop, so a slow loop keeps memory bounded.
  * @example for await (const chunk of audioIterable((paused$) => client.synthesize$(request, { paused$ }))) await sink.write(chunk.data);
  */
-export const audioIterable = <T>(source: AudioSource<T>, options: AudioIterableOptions = {}): AsyncIterable<T> => ({
+export const audioIterable = <T>(source: AudioSource<T>, options: AudioIterableOptions = {}): AsyncIterable<T> => {
+  const problems = sourceProblems(source);
+  if (problems.length > 0) throw new SisConfigError(problems, 'audio source');
+  return iterableOf(source, options);
+};
+
+const iterableOf = <T>(source: AudioSource<T>, options: AudioIterableOptions): AsyncIterable<T> => ({
   [Symbol.asyncIterator]: (): AsyncIterator<T> => {
     const highWaterMark = options.highWaterMark ?? 16;
     const maxBuffered = options.maxBuffered ?? 10_000;

@@ -1,5 +1,7 @@
 /** A source that Node-side consumers (streams, async iteration) can slow down. */
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { SisConfigError } from '../errors.js';
+import { sourceProblems } from './checks.js';
 
 /**
  * Either a function given a `paused$` flag to pass on (e.g. to `client.synthesize$(request, { paused$ })`),
@@ -13,6 +15,8 @@ export type AudioSource<T> = Observable<T> | ((paused$: Observable<boolean>) => 
  * `release` resumes and completes the flag once the consumer is done with the source.
  */
 export const openSource = <T>(source: AudioSource<T>): { audio$: Observable<T>; pause: ((paused: boolean) => void) | undefined; release: () => void } => {
+  const problems = sourceProblems(source);
+  if (problems.length > 0) throw new SisConfigError(problems, 'audio source');
   if (typeof source !== 'function') return { audio$: source, pause: undefined, release: () => undefined };
   const paused = new BehaviorSubject(false);
   return {

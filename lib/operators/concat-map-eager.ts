@@ -32,8 +32,14 @@ export const concatMapEager =
       const startInner = (k: number, value: T): void => {
         const inner: Inner<R> = { buffer: [], done: false };
         inners.set(k, inner);
+        let projected: ObservableInput<R>;
+        try {
+          projected = project(value, k);
+        } catch (error) {
+          return subscriber.error(error);
+        }
         subscriptions.add(
-          from(project(value, k)).subscribe({
+          from(projected).subscribe({
             next: (v) => {
               if (k === current && inner.buffer.length === 0) subscriber.next(v);
               else inner.buffer.push(v);

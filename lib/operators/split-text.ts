@@ -1,4 +1,5 @@
 import { SisConfigError } from '../errors.js';
+import { positiveInteger } from './checks.js';
 
 // How good a place to cut is; a part ends at the best kind found within the limit.
 const SENTENCE = 3;
@@ -34,13 +35,15 @@ const cutKinds = (chars: readonly string[]): Uint8Array => {
  * can be: it cuts after sentence punctuation (。！？；.!? and newlines) where one falls within the
  * limit, else after a comma or colon (，,、：:), else at a space, else hard at the limit. Marks carry the closing
  * quotes and spaces that follow them. The parts are never empty and join back to `text` exactly.
- * @throws {SisConfigError} if `maxLength` is not a positive integer.
+ * @throws {SisConfigError} if `text` is not a string or `maxLength` not a positive integer.
  * @example splitText('你好。今天天气很好！', 4) // ['你好。', '今天天气', '很好！']
  */
 export const splitText = (text: string, maxLength: number): string[] => {
-  if (!Number.isInteger(maxLength) || maxLength < 1) {
-    throw new SisConfigError([{ path: 'maxLength', message: `must be a positive integer, got ${String(maxLength)}` }], 'splitText arguments');
-  }
+  const problems = [
+    ...(typeof text === 'string' ? [] : [{ path: 'text', message: `must be a string, got ${typeof text}` }]),
+    ...positiveInteger('maxLength', maxLength),
+  ];
+  if (problems.length > 0) throw new SisConfigError(problems, 'splitText arguments');
   const chars = Array.from(text);
   const kinds = cutKinds(chars);
   // latest[k][i]: the last cut at or before i of kind k or better (0 if none), for a linear scan.

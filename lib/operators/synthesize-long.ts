@@ -1,5 +1,6 @@
 import { BehaviorSubject, catchError, combineLatest, defer, distinctUntilChanged, from, identity, map, of, tap, throwError, type Observable } from 'rxjs';
-import { SisConfigError, SisError, SisPartError, type Problem } from '../errors.js';
+import { SisConfigError, SisError, SisPartError } from '../errors.js';
+import { clientProblems, positiveInteger } from './checks.js';
 import { resolveRequest, type SynthesisRequest } from '../protocol/request.js';
 import type { SisClient } from '../session/client.js';
 import type { AudioChunk } from '../session/events.js';
@@ -38,9 +39,6 @@ export interface LongAudioChunk extends AudioChunk {
 const DEFAULT_MAX_PART_LENGTH = 500;
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 
-const positiveInteger = (path: string, value: unknown): Problem[] =>
-  Number.isInteger(value) && Number(value) >= 1 ? [] : [{ path, message: `must be a positive integer, got ${String(value)}` }];
-
 /** How much of a part has arrived and how much has gone out; `hold` pauses a part that ran too far ahead. */
 interface PartFlow {
   received: number;
@@ -67,6 +65,7 @@ export const synthesizeLong$ = (request: SynthesisRequest, options: LongSynthesi
       retry,
     } = options;
     const problems = [
+      ...clientProblems(client),
       ...positiveInteger('concurrency', concurrency),
       ...positiveInteger('maxPartLength', maxPartLength),
       ...positiveInteger('maxBufferedBytes', maxBufferedBytes),

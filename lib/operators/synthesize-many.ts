@@ -1,5 +1,6 @@
 import { catchError, defer, from, identity, map, of, throwError, type Observable } from 'rxjs';
 import { SisConfigError, SisError, SisItemError } from '../errors.js';
+import { clientProblems, positiveInteger } from './checks.js';
 import type { SynthesisRequest } from '../protocol/request.js';
 import type { SisClient } from '../session/client.js';
 import type { AudioChunk } from '../session/events.js';
@@ -57,9 +58,11 @@ export function synthesizeMany(requests: Iterable<SynthesisRequest>, options: Ma
 export function synthesizeMany(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome> {
   return defer(() => {
     const { client, concurrency = 2, mode = 'fail-fast', retry } = options;
-    if (mode !== 'fail-fast' && mode !== 'settle') {
-      throw new SisConfigError([{ path: 'mode', message: `must be 'fail-fast' or 'settle', got ${String(mode)}` }], 'synthesizeMany options');
-    }
+    const problems = [...clientProblems(client), ...positiveInteger('concurrency', concurrency)];
+    if (mode !== 'fail-fast' && mode !== 'settle') problems.push({ path: 'mode', message: `must be 'fail-fast' or 'settle', got ${String(mode)}` });
+    const iterable = typeof requests === 'object' && requests !== null && Symbol.iterator in requests;
+    if (!iterable) problems.push({ path: 'requests', message: 'must be an array (or other iterable) of requests' });
+    if (problems.length > 0) throw new SisConfigError(problems, 'synthesizeMany arguments');
     return from(requests).pipe(
       concatMapEager((request, index) => {
         let traceId: string | undefined;

@@ -33,7 +33,7 @@ export const resolveAudioFormat = (options: AudioFormatOptions): { audioFormat: 
   const audioFormat = options.audioFormat ?? REQUEST_DEFAULTS.audioFormat;
   const sampleRate = options.sampleRate ?? REQUEST_DEFAULTS.sampleRate;
   const problems: Problem[] = [];
-  if (!(audioFormat in FORMAT_TAGS) && audioFormat !== 'mp3') {
+  if (!Object.hasOwn(FORMAT_TAGS, audioFormat) && audioFormat !== 'mp3') {
     problems.push({ path: 'audioFormat', message: `must be 'pcm', 'alaw', 'ulaw' or 'mp3', got ${String(audioFormat)}` });
   }
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
-import { SisFileError } from '../errors.js';
+import { SisConfigError, SisFileError, type Problem } from '../errors.js';
 import { bytesOf, type AudioData } from './audio-data.js';
 import { resolveAudioFormat, wavHeader, type AudioFormatOptions } from './wav-header.js';
 
@@ -50,6 +50,12 @@ export const writeAudioFile =
   (source) =>
     new Observable<AudioFileResult>((subscriber) => {
       const { audioFormat, sampleRate } = resolveAudioFormat(options);
+      const problems: Problem[] = [];
+      if (typeof path !== 'string' || path.trim() === '') problems.push({ path: 'path', message: `must be a file path, got ${typeof path === 'string' ? 'an empty string' : typeof path}` });
+      if (options.format !== undefined && options.format !== 'wav' && options.format !== 'raw') {
+        problems.push({ path: 'format', message: `must be 'wav' or 'raw', got ${String(options.format)}` });
+      }
+      if (problems.length > 0) throw new SisConfigError(problems, 'writeAudioFile arguments');
       const wav = (options.format ?? 'wav') === 'wav' && audioFormat !== 'mp3';
       const target = resolve(path);
       const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);

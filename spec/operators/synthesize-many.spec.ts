@@ -86,7 +86,7 @@ describe('synthesizeMany', () => {
       expectObservable(synthesizeMany([{ text: 'x' }], { client, mode: 'sometimes' as 'settle' })).toBe(
         '#',
         undefined,
-        new SisConfigError([{ path: 'mode', message: "must be 'fail-fast' or 'settle', got sometimes" }], 'synthesizeMany options'),
+        new SisConfigError([{ path: 'mode', message: "must be 'fail-fast' or 'settle', got sometimes" }], 'synthesizeMany arguments'),
       );
       expect(client.calls).to.have.length(0);
     });

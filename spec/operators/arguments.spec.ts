@@ -1,0 +1,71 @@
+/** Every operator and helper rejects bad arguments with a typed SisConfigError, never a TypeError or a crash. */
+import { expect } from 'chai';
+import { lastValueFrom, of, type Observable } from 'rxjs';
+import {
+  SisConfigError,
+  audioIterable,
+  concatMapEager,
+  splitText,
+  synthesizeLong$,
+  synthesizeMany,
+  toReadable,
+  wavHeader,
+  writeAudioFile,
+} from '../../lib/index.js';
+import { errorOf } from '../helpers/errors.js';
+
+const configError = (run: () => unknown): SisConfigError => {
+  try {
+    run();
+  } catch (error) {
+    expect(error).to.be.instanceOf(SisConfigError);
+    return error as SisConfigError;
+  }
+  throw new Error('expected a SisConfigError');
+};
+const paths = (error: { problems: readonly { path: string }[] }): string[] => error.problems.map((p) => p.path);
+
+describe('argument checks', () => {
+  it('toReadable and audioIterable want an Observable or a function of paused$', () => {
+    expect(paths(configError(() => toReadable(42 as unknown as Observable<Uint8Array>)))).to.deep.equal(['source']);
+    expect(paths(configError(() => audioIterable('audio' as unknown as Observable<Uint8Array>)))).to.deep.equal(['source']);
+  });
+
+  it('synthesizeMany wants a client, requests and a concurrency, and names every problem', async () => {
+    const error = await errorOf(lastValueFrom(synthesizeMany(42 as never, { client: {} as never, concurrency: 0 })));
+    expect(error).to.be.instanceOf(SisConfigError);
+    expect(paths(error as SisConfigError)).to.deep.equal(['client', 'concurrency', 'requests']);
+  });
+
+  it('synthesizeLong$ wants a client', async () => {
+    const error = await errorOf(lastValueFrom(synthesizeLong$({ text: 'x' }, { client: null as never })));
+    expect(paths(error as SisConfigError)).to.deep.equal(['client']);
+  });
+
+  it('splitText wants a string and a positive length', () => {
+    expect(paths(configError(() => splitText(7 as unknown as string, 0)))).to.deep.equal(['text', 'maxLength']);
+  });
+
+  it('writeAudioFile wants a path and a known format', async () => {
+    const error = await errorOf(lastValueFrom(of(new Uint8Array(2)).pipe(writeAudioFile('', { format: 'flac' as never }))));
+    expect(paths(error as SisConfigError)).to.deep.equal(['path', 'format']);
+  });
+
+  it('wavHeader does not take inherited names for formats', () => {
+    expect(paths(configError(() => wavHeader({ audioFormat: 'constructor' as never })))).to.deep.equal(['audioFormat']);
+  });
+
+  it('concatMapEager turns a throwing project into an error notification, not an uncaught exception', async () => {
+    const boom = new SisConfigError([{ path: 'x', message: 'boom' }]);
+    const error = await errorOf(
+      lastValueFrom(
+        of(1, 2).pipe(
+          concatMapEager(() => {
+            throw boom;
+          }),
+        ),
+      ),
+    );
+    expect(error).to.equal(boom);
+  });
+});
