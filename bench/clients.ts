@@ -38,7 +38,7 @@ export interface SessionResult {
 /** A session: resolves at END/NORMAL, rejects on anything else. */
 export type SessionRunner = (target: Target, request: BenchRequest) => Promise<SessionResult>;
 
-const libraryRequest = (request: BenchRequest): SynthesisRequest => ({
+export const libraryRequest = (request: BenchRequest): SynthesisRequest => ({
   text: request.text,
   audioFormat: 'pcm',
   sampleRate: request.sampleRate,
@@ -95,7 +95,7 @@ export const oursRunner =
 const byteLength = (data: WebSocket.RawData): number =>
   Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
 
-const textOf = (data: WebSocket.RawData): string =>
+export const textOf = (data: WebSocket.RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
 
 export const rawRunner: SessionRunner = (target, request) =>

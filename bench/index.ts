@@ -3,8 +3,14 @@
  * `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
  *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
  *   (b) time to first chunk over 1,000 sequential sessions,
- *   (c) 1,000 and 10,000 concurrent sessions (each side in its own process): wall time and peak RSS.
- * (a) and (b) run in one worker process, alternating the sides; (c) runs one process per side and round.
+ *   (c) 1,000 and 10,000 concurrent sessions (each side in its own process): wall time and peak RSS,
+ *   (d) backpressure: one ~8 MiB and one ~32 MiB stream piped into a consumer throttled to 20 MB/s
+ *       (≥ 10× below (a), checked): peak heapUsed + arrayBuffers above the idle process, sampled
+ *       every 10 ms after a full GC (live, must not grow with the length of the audio) and as is
+ *       (garbage included); ours: `toReadable` with `paused$` and `pipeline`; raw: `ws` with
+ *       `pause()` / `resume()` on the consumer's `write()` / `'drain'`.
+ * (a) and (b) run in one worker process, alternating the sides; (c) and (d) run one process per side
+ * and round (and, for (d), length).
  * Everything runs the code compiled by tsc into bench/.out (`--tsx`: the sources through tsx).
  * Prints a Markdown table; exits 0 even when a target is missed (it is a measurement), 1 if the
  * benchmark itself could not run.
@@ -13,7 +19,7 @@ import { parseArgs } from 'node:util';
 import type { BenchRequest } from './clients.js';
 import { compile, runWorker, startEmulatorProcess, stop, stopAll, useRuntime, type EmulatorProcess } from './processes.js';
 import { machine, markdown, rows, TARGETS, type Results } from './report.js';
-import { concurrent, type ConcurrentResult } from './scenarios.js';
+import { backpressure, concurrent, type ConcurrentResult } from './scenarios.js';
 import { MIB } from './stats.js';
 import type { SequentialJob, SequentialReport, SizeJob, SizeReport } from './worker.js';
 
@@ -51,11 +57,20 @@ const longRequest = (chars: number): BenchRequest => ({
 });
 /** (b) and (c): two syllables at 8 kHz, 6,400 B in two frames. */
 const SHORT: BenchRequest = { text: '你好', sampleRate: 8000, voice: 'chinese_xiaoyan_common', speed: 0 };
+/**
+ * (d): texts as (a), 6,708 B per character: 1,250 characters give 8,385,000 B (8.00 MiB), 5,000 give
+ * 33,540,000 B (31.99 MiB); --quick: 312 (2.00 MiB) and 1,250. A 100-character session (0.64 MiB)
+ * warms each worker up. The consumer takes 20 MB/s (10^6 B), at least 10× below what the emulator
+ * delivers in (a), which the table checks.
+ */
+const CONSUMER_BYTES_PER_SECOND = 20e6;
+const BACKPRESSURE_WARMUP_CHARS = 100;
 
 const settings = quick
-  ? { longChars: 2_500, throughputRuns: 3, sequential: 200, warmup: 20, loads: [{ sessions: 1_000, rounds: 1 }] }
+  ? { longChars: 2_500, throughputRuns: 3, sequential: 200, warmup: 20, loads: [{ sessions: 1_000, rounds: 1 }], backpressureChars: [312, 1_250] }
   : {
       longChars: 10_000,
+      backpressureChars: [1_250, 5_000],
       throughputRuns: 7,
       sequential: 1_000,
       warmup: 100,
@@ -99,7 +114,8 @@ const main = async (): Promise<void> => {
   const { throughput: a, firstChunk: b } = await runWorker<SequentialReport>(['sequential', JSON.stringify(job)], 600_000);
   const c: ConcurrentResult[] = [];
   for (const load of settings.loads) c.push(await concurrent(target, SHORT, load.sessions, load.rounds, load.sessions >= 5_000 ? 120_000 : 60_000));
-  const results: Results = { throughput: a, firstChunk: b, concurrent: c };
+  const d = await backpressure(target, settings.backpressureChars.map(longRequest), longRequest(BACKPRESSURE_WARMUP_CHARS), CONSUMER_BYTES_PER_SECOND, 1);
+  const results: Results = { throughput: a, firstChunk: b, concurrent: c, backpressure: d };
   const table = rows(results);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', targets: TARGETS, table, results }, null, 2)}\n`);

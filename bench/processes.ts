@@ -32,9 +32,12 @@ const spawnTracked = (command: string, args: readonly string[]): ChildProcess =>
   return child;
 };
 
-/** Runs a source file (`lib/…/x.ts`, `bench/x.ts`) compiled or through tsx. */
-const nodeScript = (source: string, args: readonly string[]): ChildProcess =>
-  spawnTracked(process.execPath, runtime === 'tsx' ? ['--import', 'tsx', source, ...args] : [join(OUT, source.replace(/\.ts$/, '.js')), ...args]);
+/** Runs a source file (`lib/…/x.ts`, `bench/x.ts`) compiled or through tsx, with `nodeArgs` (e.g. `--expose-gc`) for node. */
+const nodeScript = (source: string, args: readonly string[], nodeArgs: readonly string[] = []): ChildProcess =>
+  spawnTracked(
+    process.execPath,
+    runtime === 'tsx' ? [...nodeArgs, '--import', 'tsx', source, ...args] : [...nodeArgs, join(OUT, source.replace(/\.ts$/, '.js')), ...args],
+  );
 
 const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
@@ -115,11 +118,11 @@ export const startEmulatorProcess = (frameBytes: number, timeoutMs = 30_000): Pr
 };
 
 /**
- * Runs `bench/worker.ts` with these arguments and parses the JSON line it prints last; its stderr
- * (progress) is passed through. Killed past `timeoutMs`.
+ * Runs `bench/worker.ts` with these arguments (and `nodeArgs` for node itself) and parses the JSON
+ * line it prints last; its stderr (progress) is passed through. Killed past `timeoutMs`.
  */
-export const runWorker = <T>(args: readonly string[], timeoutMs: number): Promise<T> => {
-  const child = nodeScript('bench/worker.ts', args);
+export const runWorker = <T>(args: readonly string[], timeoutMs: number, nodeArgs: readonly string[] = []): Promise<T> => {
+  const child = nodeScript('bench/worker.ts', args, nodeArgs);
   let out = '';
   let err = '';
   child.stdout?.on('data', (data: Buffer) => {

@@ -1,9 +1,10 @@
 /** The results as a Markdown table (for BENCHMARKS.md) or JSON. */
 import os from 'node:os';
-import type { ConcurrentResult, FirstChunkResult, ThroughputResult } from './scenarios.js';
+import type { Sampling } from './backpressure.js';
+import type { BackpressureLength, BackpressureResult, ConcurrentResult, FirstChunkResult, PerSide, ThroughputResult } from './scenarios.js';
 import { count, fmt, median, MIB } from './stats.js';
 
-export const TARGETS = { throughputRatio: 0.95, firstChunkOverheadMs: 0.3, rssRatio: 1.2 } as const;
+export const TARGETS = { throughputRatio: 0.95, firstChunkOverheadMs: 0.3, rssRatio: 1.2, consumerSlowdown: 10, peakGrowthMiB: 2 } as const;
 
 export interface Row {
   readonly figure: string;
@@ -19,6 +20,7 @@ export interface Results {
   readonly throughput: ThroughputResult;
   readonly firstChunk: FirstChunkResult;
   readonly concurrent: readonly ConcurrentResult[];
+  readonly backpressure: BackpressureResult;
 }
 
 export const machine = (): string => {
@@ -29,7 +31,7 @@ export const machine = (): string => {
 const ms = (value: number): string => `${fmt(value, 3)} ms`;
 const x = (value: number): string => `${fmt(value, 2)}×`;
 
-export const rows = ({ throughput: a, firstChunk: b, concurrent: cs }: Results): Row[] => {
+export const rows = ({ throughput: a, firstChunk: b, concurrent: cs, backpressure: d }: Results): Row[] => {
   const mbOurs = median(a.mbps.ours);
   const mbRaw = median(a.mbps.raw);
   const cpuOurs = median(a.cpuMs.ours);
@@ -95,8 +97,9 @@ export const rows = ({ throughput: a, firstChunk: b, concurrent: cs }: Results):
         ours: `${fmt(c.maxRssKiB.ours / 1024, 1)} MiB`,
         raw: `${fmt(c.maxRssKiB.raw / 1024, 1)} MiB`,
         ratio: x(c.maxRssKiB.ours / c.maxRssKiB.raw),
-        target: `≤ ${TARGETS.rssRatio}×`,
-        pass: c.maxRssKiB.ours / c.maxRssKiB.raw <= TARGETS.rssRatio,
+        // The issue sets the RSS target for 1,000 sessions; larger loads are reported for information.
+        target: c.sessions <= 1_000 ? `≤ ${TARGETS.rssRatio}×` : '—',
+        pass: c.sessions <= 1_000 ? c.maxRssKiB.ours / c.maxRssKiB.raw <= TARGETS.rssRatio : undefined,
       },
       {
         figure: `(c) ${n} concurrent sessions: peak RSS above the idle process`,
@@ -107,6 +110,77 @@ export const rows = ({ throughput: a, firstChunk: b, concurrent: cs }: Results):
         pass: undefined,
       },
     );
+  }
+  out.push(...backpressureRows(d, { ours: mbOurs, raw: mbRaw }));
+  return out;
+};
+
+const mib = (bytes: number, digits = 2): string => `${fmt(bytes / MIB, digits)} MiB`;
+const signedMib = (bytes: number): string => `${bytes >= 0 ? '+' : '−'}${mib(Math.abs(bytes))}`;
+
+/** (d), given (a)'s median rates (MB/s) as the producer's. */
+const backpressureRows = (d: BackpressureResult, producerMBps: { readonly ours: number; readonly raw: number }): Row[] => {
+  const consumer = d.consumerBytesPerSecond / 1e6;
+  const slowdown = { ours: producerMBps.ours / consumer, raw: producerMBps.raw / consumer };
+  const out: Row[] = [
+    {
+      figure: `(d) backpressure: producer rate ((a) median) ÷ consumer rate (${fmt(consumer, 0)} MB/s)`,
+      ours: x(slowdown.ours),
+      raw: x(slowdown.raw),
+      ratio: '—',
+      target: `≥ ${TARGETS.consumerSlowdown}×`,
+      pass: slowdown.ours >= TARGETS.consumerSlowdown && slowdown.raw >= TARGETS.consumerSlowdown,
+    },
+  ];
+  const short = d.lengths[0];
+  const long = d.lengths[d.lengths.length - 1];
+  const peaks = (sampling: Sampling, name: (length: BackpressureLength, first: boolean) => string): void => {
+    d.lengths.forEach((length, i) => {
+      const peak = length[sampling].peakBytes;
+      out.push({ figure: name(length, i === 0), ours: mib(peak.ours), raw: mib(peak.raw), ratio: x(peak.ours / peak.raw), target: '—', pass: undefined });
+    });
+  };
+  const growth = (sampling: Sampling): PerSide<number> | undefined =>
+    short === undefined || long === undefined || short === long
+      ? undefined
+      : { ours: long[sampling].peakBytes.ours - short[sampling].peakBytes.ours, raw: long[sampling].peakBytes.raw - short[sampling].peakBytes.raw };
+  const fromTo = short === undefined || long === undefined ? '' : `from the ${mib(short.bytes, 1)} to the ${mib(long.bytes, 1)} stream`;
+
+  peaks('live', (length, first) =>
+    first
+      ? `(d) peak live memory above idle, ${mib(length.bytes, 1)} stream into the ${fmt(consumer, 0)} MB/s consumer (heapUsed + arrayBuffers, full GC before each ${d.sampleEveryMs}-ms sample)`
+      : `(d) peak live memory above idle, ${mib(length.bytes, 1)} stream`,
+  );
+  const live = growth('live');
+  if (live !== undefined) {
+    out.push({
+      figure: `(d) peak live memory growth ${fromTo}`,
+      ours: signedMib(live.ours),
+      raw: signedMib(live.raw),
+      ratio: '—',
+      target: `bounded: ours < ${TARGETS.peakGrowthMiB} MiB`,
+      pass: live.ours < TARGETS.peakGrowthMiB * MIB,
+    });
+  }
+  peaks('plain', (length, first) =>
+    first
+      ? `(d) peak heapUsed + arrayBuffers above idle, plain ${d.sampleEveryMs}-ms samples (uncollected garbage included), ${mib(length.bytes, 1)} stream`
+      : `(d) peak heapUsed + arrayBuffers above idle, plain samples, ${mib(length.bytes, 1)} stream`,
+  );
+  const plain = growth('plain');
+  if (plain !== undefined) {
+    out.push({ figure: `(d) plain peak growth ${fromTo}`, ours: signedMib(plain.ours), raw: signedMib(plain.raw), ratio: '—', target: '—', pass: undefined });
+  }
+  if (long !== undefined) {
+    const { elapsedMs, pauses } = long.live;
+    out.push({
+      figure: `(d) time to deliver the ${mib(long.bytes, 1)} stream (consumer-bound: ${fmt(long.bytes / d.consumerBytesPerSecond, 2)} s); socket pauses`,
+      ours: `${fmt(elapsedMs.ours / 1000, 2)} s; ${count(pauses.ours)}`,
+      raw: `${fmt(elapsedMs.raw / 1000, 2)} s; ${count(pauses.raw)}`,
+      ratio: x(elapsedMs.ours / elapsedMs.raw),
+      target: '—',
+      pass: undefined,
+    });
   }
   return out;
 };
@@ -120,6 +194,8 @@ export const markdown = (table: readonly Row[], results: Results, command: strin
     ...table.map((r) => `| ${r.figure} | ${r.ours} | ${r.raw} | ${r.ratio} | ${r.target} | ${verdict(r.pass)} |`),
     '',
     `Machine: ${machine()}. Command: \`${command}\` (${runtime}; emulator in its own process, fast mode, 127.0.0.1).`,
+    '(d): ours is `toReadable((paused$) => client.synthesize$(request, { paused$ }))` piped with `pipeline` into the throttled `Writable`; raw is `ws` calling `pause()` when `write()` returns false and `resume()` on `drain`. ' +
+      'Every byte reached the consumer (checked). "Live": a full GC before each sample; "plain": `process.memoryUsage()` as is, which includes garbage not yet collected.',
   ];
   const misses = table.filter((r) => r.pass === false);
   lines.push(misses.length === 0 ? 'All targets met.' : `**${misses.length} target${misses.length === 1 ? '' : 's'} missed:** ${misses.map((r) => r.figure).join('; ')}.`);

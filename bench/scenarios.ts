@@ -1,8 +1,9 @@
-/** The three measurements; each alternates the sides so drift (JIT, GC, emulator state) hits both. */
+/** The four measurements; each alternates the sides so drift (JIT, GC, emulator state) hits both. */
 import { runnerFor, SIDES, within, type BenchRequest, type Side, type Target } from './clients.js';
+import type { BackpressureJob, BackpressureReport, Measured, Sampling } from './backpressure.js';
 import { runWorker } from './processes.js';
-import { median, quantile } from './stats.js';
-import type { ConcurrentJob, ConcurrentReport } from './worker.js';
+import { median, MIB, quantile } from './stats.js';
+import type { ConcurrentJob, ConcurrentReport, SizeJob, SizeReport } from './worker.js';
 
 const log = (message: string): void => {
   process.stderr.write(`bench: ${message}\n`);
@@ -118,4 +119,90 @@ export const concurrent = async (target: Target, request: BenchRequest, sessions
     ok: { ours: Math.min(...reports.ours.map((r) => r.ok)), raw: Math.min(...reports.raw.map((r) => r.ok)) },
     errors,
   };
+};
+
+export interface BackpressureFigures {
+  /** Worst round: peak heapUsed + arrayBuffers above the idle baseline, bytes. */
+  readonly peakBytes: PerSide<number>;
+  /** Worst round: the two parts, each at its own peak. */
+  readonly peakHeapUsedBytes: PerSide<number>;
+  readonly peakArrayBuffersBytes: PerSide<number>;
+  /** Median over rounds: ms from subscription / socket creation until the consumer took the last byte. */
+  readonly elapsedMs: PerSide<number>;
+  /** Median over rounds: times the socket was paused for the consumer. */
+  readonly pauses: PerSide<number>;
+  readonly samples: PerSide<number>;
+}
+
+export interface BackpressureLength extends Readonly<Record<Sampling, BackpressureFigures>> {
+  /** PCM bytes of the stream, every one of which reached the consumer (checked in the worker). */
+  readonly bytes: number;
+}
+
+export interface BackpressureResult {
+  readonly consumerBytesPerSecond: number;
+  readonly sampleEveryMs: number;
+  readonly rounds: number;
+  /** Shortest stream first. */
+  readonly lengths: BackpressureLength[];
+}
+
+/**
+ * (d) One worker process (run with `--expose-gc`) per (side, length, round): two warm-up sessions,
+ * then one session per sampling (plain, live), each piped into a consumer throttled to
+ * `consumerBytesPerSecond`.
+ */
+export const backpressure = async (
+  target: Target,
+  requests: readonly BenchRequest[],
+  warmup: BenchRequest,
+  consumerBytesPerSecond: number,
+  rounds: number,
+  sampleEveryMs = 10,
+): Promise<BackpressureResult> => {
+  const expected = async (request: BenchRequest): Promise<number> => {
+    const job: SizeJob = { request };
+    const size = await runWorker<SizeReport>(['size', JSON.stringify(job)], 120_000);
+    if (!size.sameStart) throw new Error('the raw START JSON differs from the library’s');
+    return size.bytes;
+  };
+  const warmupBytes = await expected(warmup);
+  const lengths: BackpressureLength[] = [];
+  let turn = 0;
+  for (const request of requests) {
+    const expectedBytes = await expected(request);
+    const reports: PerSide<BackpressureReport[]> = { ours: [], raw: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (const side of inTurn(turn++)) {
+        const job: BackpressureJob = { target, side, request, expectedBytes, warmup, warmupBytes, consumerBytesPerSecond, sampleEveryMs };
+        const report = await runWorker<BackpressureReport>(['backpressure', JSON.stringify(job)], 120_000, ['--expose-gc']);
+        const mib = (bytes: number): string => (bytes / MIB).toFixed(2);
+        log(
+          `(d) ${(expectedBytes / MIB).toFixed(1)} MiB into a ${(consumerBytesPerSecond / 1e6).toFixed(0)} MB/s consumer, ${side}: ` +
+            `${(report.live.elapsedMs / 1000).toFixed(2)} s, ${report.live.pauses} pauses, peak above idle ${mib(report.live.peakBytes)} MiB live, ${mib(report.plain.peakBytes)} MiB plain`,
+        );
+        reports[side].push(report);
+      }
+    }
+    const figures = (sampling: Sampling): BackpressureFigures => {
+      const worst = (f: (m: Measured) => number): PerSide<number> => ({
+        ours: Math.max(...reports.ours.map((r) => f(r[sampling]))),
+        raw: Math.max(...reports.raw.map((r) => f(r[sampling]))),
+      });
+      const mid = (f: (m: Measured) => number): PerSide<number> => ({
+        ours: median(reports.ours.map((r) => f(r[sampling]))),
+        raw: median(reports.raw.map((r) => f(r[sampling]))),
+      });
+      return {
+        peakBytes: worst((m) => m.peakBytes),
+        peakHeapUsedBytes: worst((m) => m.peakHeapUsedBytes),
+        peakArrayBuffersBytes: worst((m) => m.peakArrayBuffersBytes),
+        elapsedMs: mid((m) => m.elapsedMs),
+        pauses: mid((m) => m.pauses),
+        samples: mid((m) => m.samples),
+      };
+    };
+    lengths.push({ bytes: expectedBytes, plain: figures('plain'), live: figures('live') });
+  }
+  return { consumerBytesPerSecond, sampleEveryMs, rounds, lengths };
 };

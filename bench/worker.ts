@@ -5,9 +5,11 @@
  *   node bench/.out/bench/worker.js size '{"request":…}'
  *   node bench/.out/bench/worker.js sequential '{"target":…,"long":…,"expectedBytes":…,"runs":…,"short":…,"sessions":…,"warmup":…}'
  *   node bench/.out/bench/worker.js concurrent '{"target":…,"side":"ours","sessions":…,"request":…,"deadlineMs":…}'
+ *   node --expose-gc bench/.out/bench/worker.js backpressure '{"target":…,"side":"raw","request":…,"expectedBytes":…,"warmup":…,"warmupBytes":…,"consumerBytesPerSecond":…,"sampleEveryMs":…}'
  */
 import { synthesizeAudio } from '../lib/emulator/index.js';
 import { resolveRequest, toStartCommand } from '../lib/protocol/request.js';
+import { backpressureRun, type BackpressureJob } from './backpressure.js';
 import { rawStartJson, runnerFor, type BenchRequest, type Side, type Target } from './clients.js';
 import { firstChunk, throughput, type FirstChunkResult, type ThroughputResult } from './scenarios.js';
 
@@ -112,7 +114,7 @@ const concurrent = async ({ target, side, sessions, request, deadlineMs, warmup 
 
 const [scenario, json] = process.argv.slice(2);
 try {
-  if (json === undefined) throw new Error('usage: worker <size|sequential|concurrent> <job-json>');
+  if (json === undefined) throw new Error('usage: worker <size|sequential|concurrent|backpressure> <job-json>');
   const job: unknown = JSON.parse(json);
   const report =
     scenario === 'size'
@@ -121,7 +123,9 @@ try {
         ? await sequential(job as SequentialJob)
         : scenario === 'concurrent'
           ? await concurrent(job as ConcurrentJob)
-          : undefined;
+          : scenario === 'backpressure'
+            ? await backpressureRun(job as BackpressureJob)
+            : undefined;
   if (report === undefined) throw new Error(`unknown scenario ${String(scenario)}`);
   process.stdout.write(`${JSON.stringify(report)}\n`);
   // Sockets still in their closing handshake must not keep the worker alive.
