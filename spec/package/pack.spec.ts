@@ -77,5 +77,11 @@ describe('the npm package', function () {
     expect(printed.bytes).to.be.greaterThan(0);
     const manifest = JSON.parse(await readFile(join(scratch, 'node_modules', 'rx-sis-tts', 'package.json'), 'utf8')) as { name: string };
     expect(manifest.name).to.equal('rx-sis-tts');
+
+    // The bins are linked and run as plain Node (shebang kept by the build).
+    const emulatorHelp = await run(join(scratch, 'node_modules', '.bin', 'sis-emulator'), ['--help'], { cwd: scratch });
+    expect(emulatorHelp.stdout).to.match(/^usage: sis-emulator/);
+    const cliHelp = await run(join(scratch, 'node_modules', '.bin', 'sis-tts'), ['--help'], { cwd: scratch });
+    expect(cliHelp.stdout).to.include('sis-tts');
   });
 });
