@@ -10,6 +10,7 @@ import { SisAuthError, SisConfigError, type Problem } from '../errors.js';
 import { unknownKeyProblems } from '../protocol/problems.js';
 import { isLoopbackHost, REGION_PATTERN } from '../transport/endpoint.js';
 import type { RefreshableTokenSource } from './token.js';
+import { parseJson } from '../protocol/json.js';
 
 /** The few parts of `fetch` used here; Node's global `fetch` fits. */
 export type FetchLike = (
@@ -118,13 +119,7 @@ const optionProblems = (options: IamPasswordTokenOptions): Problem[] => {
 };
 
 const errorFields = (body: string): { errorCode?: string; errorMsg?: string } => {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return {};
-  }
-  const decoded = IamErrorBody.decode(json);
+  const decoded = IamErrorBody.decode(parseJson(body));
   if (!isRight(decoded)) return {};
   const { error, error_code, error_msg } = decoded.right;
   const code = error_code ?? (error?.code === undefined ? undefined : String(error.code));
@@ -209,13 +204,7 @@ export const iamPasswordToken = (options: IamPasswordTokenOptions): IamTokenProv
     if (token === null || token === '' || HEADER_UNSAFE.test(token)) {
       throw new SisAuthError(`IAM answered HTTP ${status} without a usable X-Subject-Token header (${who})`, { status, retryable: true });
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const decoded = IamTokenBody.decode(json);
+    const decoded = IamTokenBody.decode(parseJson(text));
     const expiresAt = isRight(decoded) ? Date.parse(decoded.right.token.expires_at) : NaN;
     if (!isRight(decoded) || Number.isNaN(expiresAt)) {
       throw new SisAuthError(`IAM answered HTTP ${status} without token.expires_at in its body (${who})`, { status, retryable: true });

@@ -9,6 +9,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isLeft } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { SisConfigError } from '../errors.js';
+import { parseJson } from '../protocol/json.js';
 
 export const IAM_TOKENS_PATH = '/v3/auth/tokens';
 
@@ -113,12 +114,8 @@ export const iamService = (settings: IamSettings): IamService => {
     if (failure !== undefined) {
       return send(response, failure.status, errorBody(failure.status, failure.errorCode ?? `IAM.${failure.status}`, failure.errorMsg ?? 'injected failure'));
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return send(response, 400, errorBody(400, '1100', 'The request body is not valid JSON.'));
-    }
+    const json = parseJson(text);
+    if (json === undefined) return send(response, 400, errorBody(400, '1100', 'The request body is not valid JSON.'));
     const decoded = LoginBody.decode(json);
     if (isLeft(decoded) || !decoded.right.auth.identity.methods.includes('password')) {
       return send(response, 400, errorBody(400, '1100', 'Mandatory parameters are not specified.'));

@@ -7,6 +7,7 @@ import type * as t from 'io-ts';
 import { codePointLength } from '../protocol/request.js';
 import { isKnownVoice, VOICE_PATTERN } from '../protocol/voices.js';
 import { StartCommand } from '../protocol/wire.js';
+import { parseJson } from '../protocol/json.js';
 
 /** An error the service answers with an ERROR frame. */
 export interface ServiceError {
@@ -62,12 +63,8 @@ const inRange = (value: number, min: number, max: number): boolean => value >= m
 
 /** Parses and checks the text of the client's first message. */
 export const checkStart = (message: string, limits: StartLimits): StartCheck => {
-  let json: unknown;
-  try {
-    json = JSON.parse(message);
-  } catch {
-    return fail('SIS.0032', 'invalid JSON');
-  }
+  const json = parseJson(message);
+  if (json === undefined) return fail('SIS.0032', 'invalid JSON');
   const decoded = StartCommand.decode(json);
   if (isLeft(decoded)) return fromCodecErrors(decoded.left);
   const command = decoded.right;

@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { problemsFrom } from './problems.js';
 import { AnyResponse, responseCodecs, type KnownResponseType, type ServerResponse } from './wire.js';
+import { parseJson } from './json.js';
 
 export type DecodedFrame =
   | { readonly known: true; readonly response: ServerResponse }
@@ -12,11 +13,10 @@ export type DecodedFrame =
 export const excerpt = (text: string, max = 120): string =>
   JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 
-const parseJson = (text: string): E.Either<string, unknown> =>
-  E.tryCatch(
-    () => JSON.parse(text) as unknown,
-    () => `a text frame that is not JSON: ${excerpt(text)}`,
-  );
+const jsonOf = (text: string): E.Either<string, unknown> => {
+  const json = parseJson(text);
+  return json === undefined ? E.left(`a text frame that is not JSON: ${excerpt(text)}`) : E.right(json);
+};
 
 const isKnown = (respType: string): respType is KnownResponseType => Object.hasOwn(responseCodecs, respType);
 
@@ -26,7 +26,7 @@ const isKnown = (respType: string): respType is KnownResponseType => Object.hasO
  */
 export const decodeServerFrame = (text: string): E.Either<string, DecodedFrame> =>
   pipe(
-    parseJson(text),
+    jsonOf(text),
     E.chain((json) =>
       pipe(
         AnyResponse.decode(json),

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { isRight } from 'fp-ts/lib/Either.js';
 import { SisHandshakeError } from '../errors.js';
 import { GatewayErrorBody } from '../protocol/wire.js';
+import { parseJson } from '../protocol/json.js';
 
 /** Bodies past this are cut: an error page is not worth more memory. */
 export const MAX_REJECTION_BODY_BYTES = 16 * 1024;
@@ -27,12 +28,7 @@ export const readRejectionBody = (response: IncomingMessage): Promise<string> =>
 
 /** A {@link SisHandshakeError} from the HTTP status and the body (JSON `{error_code, error_msg, request_id}` or anything else). */
 export const handshakeErrorFrom = (status: number, body: string): SisHandshakeError => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parseJson(body);
   const decoded = GatewayErrorBody.decode(parsed);
   const fields = isRight(decoded) && typeof parsed === 'object' && parsed !== null ? decoded.right : {};
   return new SisHandshakeError({
