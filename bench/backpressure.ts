@@ -13,7 +13,8 @@ import { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { tap } from 'rxjs';
 import WebSocket from 'ws';
-import { createSisClient, toReadable } from '../lib/index.js';
+import { createSisClient } from '../lib/index.js';
+import { toReadable } from '../lib/node/index.js';
 import { libraryRequest, rawStartJson, textOf, within, type BenchRequest, type Side, type Target } from './clients.js';
 
 /** The slow consumer: accepts bytes at `bytesPerSecond` on average (from its first write), keeps none. */

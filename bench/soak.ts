@@ -18,17 +18,7 @@ import { config, type Subscription } from 'rxjs';
 // RxJS reports stray notifications through this provider's setTimeout; made synchronous so that
 // they are counted at the moment they happen.
 import { timeoutProvider } from 'rxjs/internal/scheduler/timeoutProvider';
-import {
-  SisConnectionError,
-  SisError,
-  SisHandshakeError,
-  SisProtocolError,
-  SisServiceError,
-  SisTimeoutError,
-  createSisClient,
-  type SisClient,
-  type SisEvent,
-} from '../lib/index.js';
+import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisClient, type SisEvent } from '../lib/index.js';
 import type { Fault, SessionFault } from '../lib/emulator/index.js';
 
 const env = (name: string, fallback: number): number => {

@@ -5,7 +5,7 @@
  */
 import { lastValueFrom, toArray } from 'rxjs';
 import { startEmulator } from '../lib/emulator/index.js';
-import { createSisClient, synthesizeMany } from '../lib/index.js';
+import { createSisClient, synthesizeMany$ } from '../lib/index.js';
 
 const emulator = await startEmulator({ port: 0 });
 try {
@@ -16,14 +16,14 @@ try {
     { text: '请按零转人工服务。', sampleRate: 16000 },
   ] as const;
 
-  const outcomes = await lastValueFrom(synthesizeMany(prompts, { client, concurrency: 2, mode: 'settle' }).pipe(toArray()));
+  const outcomes = await lastValueFrom(synthesizeMany$(prompts, { client, concurrency: 2, mode: 'settle' }).pipe(toArray()));
   for (const outcome of outcomes) {
     if (outcome.ok) console.log(`#${outcome.index} ok: ${outcome.audio.byteLength} bytes (trace ${outcome.traceId})`);
     else console.log(`#${outcome.index} failed: ${outcome.error.code} ${outcome.error.message}`);
   }
 
   // The default, 'fail-fast': the first failure fails the whole with a SisItemError naming the request.
-  await lastValueFrom(synthesizeMany(prompts, { client })).catch((error: unknown) => console.log(`fail-fast: ${String(error)}`));
+  await lastValueFrom(synthesizeMany$(prompts, { client })).catch((error: unknown) => console.log(`fail-fast: ${String(error)}`));
 } finally {
   await emulator.close();
 }

@@ -5,7 +5,8 @@
  */
 import { lastValueFrom, tap } from 'rxjs';
 import { startEmulator } from '../lib/emulator/index.js';
-import { audioOnly, bytesPerSecond, createSisClient, writeAudioFile, type EndEvent, type SynthesisRequest } from '../lib/index.js';
+import { audioOnly, createSisClient, type EndEvent, type SynthesisRequest } from '../lib/index.js';
+import { writeAudioFile } from '../lib/node/index.js';
 
 const emulator = await startEmulator({ port: 0, realtimeFactor: 10 }); // ten times faster than real time
 try {
@@ -23,7 +24,7 @@ try {
     ),
   );
 
-  const seconds = file.audioBytes / (bytesPerSecond('pcm', 16000) ?? 1);
+  const seconds = file.audioBytes / (2 * 16000); // 16-bit mono PCM at 16 kHz
   console.log(`emulator   ${emulator.url}`);
   console.log(`trace id   ${end?.traceId}`);
   console.log(`audio      ${file.audioBytes} bytes in ${end?.chunks} chunks, ${seconds.toFixed(2)} s of 16 kHz 16-bit PCM`);

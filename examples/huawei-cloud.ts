@@ -15,10 +15,10 @@ import {
   hasSisEnv,
   iamPasswordToken,
   sisOptionsFromEnv,
-  writeAudioFile,
   type SisClientOptions,
   type SynthesisRequest,
 } from '../lib/index.js';
+import { writeAudioFile } from '../lib/node/index.js';
 
 const request: SynthesisRequest = { text: '你好，这是华为云语音合成。', sampleRate: 16000 };
 const output = join(tmpdir(), 'huawei-cloud.wav');

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { startEmulator } from '../lib/emulator/index.js';
-import { SisPartError, codePointLength, createSisClient, splitText, synthesizeLong$, writeAudioFile } from '../lib/index.js';
+import { SisPartError, createSisClient, splitText, synthesizeLong$ } from '../lib/index.js';
+import { writeAudioFile } from '../lib/node/index.js';
+
+const characters = (text: string): number => [...text].length; // code points, as the service counts
 
 const story = [
   '从前有一座山，山上有一座庙。',
@@ -23,7 +26,7 @@ try {
   const request = { text: story, sampleRate: 16000 } as const;
 
   const parts = splitText(story, 120);
-  console.log(`${codePointLength(story)} characters → ${parts.length} parts of ${parts.map(codePointLength).join(', ')} characters`);
+  console.log(`${characters(story)} characters → ${parts.length} parts of ${parts.map(characters).join(', ')} characters`);
 
   const file = await lastValueFrom(
     synthesizeLong$(request, { client, maxPartLength: 120, concurrency: 2, retry: { count: 2 } }).pipe(

@@ -7,7 +7,8 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startEmulator } from '../lib/emulator/index.js';
-import { audioIterable, createSisClient, toReadable } from '../lib/index.js';
+import { audioIterable, createSisClient } from '../lib/index.js';
+import { toReadable } from '../lib/node/index.js';
 
 const emulator = await startEmulator({ port: 0 });
 try {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, reduce } from 'rxjs';
 import { startEmulator } from '../lib/emulator/index.js';
-import { collectAudio, collectWav, createSisClient, toWav, writeAudioFile, type SynthesisRequest } from '../lib/index.js';
+import { collectAudio, collectWav, createSisClient, toWav, type SynthesisRequest } from '../lib/index.js';
+import { writeAudioFile } from '../lib/node/index.js';
 
 const emulator = await startEmulator({ port: 0 });
 try {

@@ -201,7 +201,7 @@ export class SisServiceError extends SisError {
     errorCode?: string | undefined;
     errorMsg?: string | undefined;
     reason?: string | undefined;
-    fatal?: boolean;
+    fatal?: boolean | undefined;
   }) {
     const fatal = details.fatal ?? false;
     const what =
@@ -297,3 +297,37 @@ export class SisOverflowError extends SisError {
     this.unit = unit;
   }
 }
+
+/**
+ * Every error the library reports, as a union discriminated by `code`: `switch (error.code)` narrows
+ * to the class and its fields (`errorCode` of a `SERVICE_ERROR`, `phase` of a `TIMEOUT` …).
+ */
+export type SisFailure =
+  | SisRequestError
+  | SisConfigError
+  | SisAuthError
+  | SisHandshakeError
+  | SisConnectionError
+  | SisTimeoutError
+  | SisProtocolError
+  | SisServiceError
+  | SisFileError
+  | SisPartError
+  | SisItemError
+  | SisOverflowError;
+
+/**
+ * True for an error of this library, typed as {@link SisFailure} so that `code` narrows it.
+ * RxJS types an error notification as `any`: start there.
+ * @example
+ * synthesize$(request, options).subscribe({
+ *   error: (error: unknown) => {
+ *     if (!isSisError(error)) throw error;
+ *     switch (error.code) {
+ *       case 'SERVICE_ERROR': return log(error.errorCode, error.traceId);
+ *       case 'TIMEOUT': return log(error.phase);
+ *     }
+ *   },
+ * });
+ */
+export const isSisError = (value: unknown): value is SisFailure => value instanceof SisError;

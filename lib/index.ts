@@ -1,86 +1,51 @@
-/** rx-sis-tts: Huawei Cloud SIS speech synthesis as cold RxJS Observables. */
-export { createSisClient, synthesize$, synthesisEvents$, type SisClient } from './session/client.js';
+/**
+ * rx-sis-tts: Huawei Cloud SIS speech synthesis as cold RxJS Observables.
+ * Node-only helpers (files, Node streams) are in `rx-sis-tts/node`, the socket seam in
+ * `rx-sis-tts/transport`, the local SIS server in `rx-sis-tts/emulator`.
+ */
+
+// The client and its one-shot forms.
+export { createSisClient, events$, synthesize$, type SisClient } from './session/client.js';
+export type { SisClientOptions, SisConnectionOptions, SisLocation, Timeouts } from './session/options.js';
 export type { SessionCallOptions } from './session/session.js';
-export { DEFAULT_MAX_PAYLOAD, DEFAULT_TIMEOUTS, type SisClientOptions, type Timeouts } from './session/options.js';
+export type { WebSocketFactory } from './transport/websocket-like.js';
+
+// What to say, and what comes back.
+export { resolveRequest, type RequestLimits, type ResolvedRequest, type SynthesisRequest } from './protocol/request.js';
+export { KNOWN_VOICES, type KnownVoice, type Voice } from './protocol/voices.js';
+export type { AudioFormat, SubtitleLevel } from './protocol/wire.js';
 export type {
-  AudioChunk,
-  AudioEvent,
-  EndEvent,
-  OpenEvent,
-  SessionTimings,
-  SisEvent,
-  StartEvent,
-  SubtitleEvent,
-  SubtitlePhoneme,
-  SubtitleWord,
-  UnknownEvent,
+  AudioChunk, AudioEvent, EndEvent, OpenEvent, SessionTimings, SisEvent, StartEvent, SubtitleEvent, SubtitlePhoneme, SubtitleWord, UnknownEvent,
 } from './session/events.js';
+
+// Errors: `isSisError(e)` then `switch (e.code)`.
 export {
-  SisAuthError,
-  SisConfigError,
-  SisConnectionError,
-  SisError,
-  SisFileError,
-  SisHandshakeError,
-  SisItemError,
-  SisOverflowError,
-  SisPartError,
-  SisProtocolError,
-  SisRequestError,
-  SisServiceError,
-  SisTimeoutError,
-  ERROR_CHANNEL,
-  isTransientServiceCode,
-  type Problem,
-  type SisErrorCode,
-  type TimeoutPhase,
+  ERROR_CHANNEL, SisAuthError, SisConfigError, SisConnectionError, SisError, SisFileError, SisHandshakeError, SisItemError, SisOverflowError,
+  SisPartError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, isSisError,
+  type Problem, type SisErrorCode, type SisFailure, type TimeoutPhase,
 } from './errors.js';
-export {
-  DEFAULT_LIMITS,
-  REQUEST_DEFAULTS,
-  bytesPerSecond,
-  codePointLength,
-  resolveRequest,
-  type RequestLimits,
-  type ResolvedRequest,
-  type SynthesisRequest,
-} from './protocol/request.js';
-export {
-  DEFAULT_VOICE,
-  INTERNATIONAL_VOICES,
-  KNOWN_VOICES,
-  ORDINARY_VOICES,
-  PREMIUM_VOICES,
-  isKnownVoice,
-  type KnownVoice,
-  type Voice,
-} from './protocol/voices.js';
-export { AUDIO_FORMATS, SAMPLE_RATES, SUBTITLE_LEVELS, type AudioFormat, type SubtitleLevel } from './protocol/wire.js';
-export type { AuthOptions, RefreshableTokenSource, TokenAuth, TokenSource } from './auth/token.js';
+
+// Credentials.
 export type { AkSkAuth } from './auth/aksk.js';
+export type { AuthOptions, RefreshableTokenSource, TokenAuth, TokenSource } from './auth/token.js';
 export { iamPasswordToken, type FetchLike, type IamPasswordTokenOptions, type IamTokenProvider } from './auth/iam.js';
 export { SIS_ENV, hasSisEnv, sisOptionsFromEnv, type Environment } from './auth/env.js';
-export { REGION_PATTERN, regionEndpoint } from './transport/endpoint.js';
-export type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory, WebSocketLike } from './transport/websocket-like.js';
-export { wsWebSocketFactory } from './transport/ws-factory.js';
+
+// Pipeable operators.
 export { audioOnly } from './operators/audio-only.js';
-export type { AudioData } from './operators/audio-data.js';
-export type { AudioSource } from './operators/audio-source.js';
-export { WAV_UNKNOWN_SIZE, wavHeader, wavHeaderLength, type AudioFormatOptions, type WavHeaderOptions } from './operators/wav-header.js';
-export { toWav } from './operators/to-wav.js';
 export { collectAudio } from './operators/collect-audio.js';
 export { collectWav } from './operators/collect-wav.js';
-export { writeAudioFile, type AudioFileOptions, type AudioFileResult } from './operators/write-audio-file.js';
-export { toReadable, type ToReadableOptions } from './operators/to-readable.js';
-export { audioIterable, type AudioIterableOptions } from './operators/audio-iterable.js';
 export { concatMapEager } from './operators/concat-map-eager.js';
 export { retrySynthesis, type RetryInfo, type RetryOptions } from './operators/retry-synthesis.js';
-export { splitText } from './operators/split-text.js';
-export { synthesizeLong$, type LongAudioChunk, type LongSynthesisOptions } from './operators/synthesize-long.js';
-export {
-  synthesizeMany,
-  type ManyOptions,
-  type SynthesisFailure,
-  type SynthesisOutcome,
-  type SynthesisSuccess,
-} from './operators/synthesize-many.js';
+export { toWav } from './operators/to-wav.js';
+
+// Composition: long texts and batches.
+export { splitText } from './compose/split-text.js';
+export { synthesizeLong$, type LongAudioChunk, type LongSynthesisOptions } from './compose/synthesize-long.js';
+export { synthesizeMany$, type ManyOptions, type SynthesisFailure, type SynthesisOutcome, type SynthesisSuccess } from './compose/synthesize-many.js';
+
+// Audio containers and consuming audio outside RxJS.
+export type { AudioData } from './audio/audio-data.js';
+export { wavHeader, type AudioFormatOptions, type WavHeaderOptions } from './audio/wav-header.js';
+export { audioIterable, type AudioIterableOptions } from './consume/audio-iterable.js';
+export type { AudioSource } from './consume/audio-source.js';

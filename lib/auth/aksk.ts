@@ -13,7 +13,7 @@ export interface AkSkAuth {
   /** The secret access key: used only as the HMAC key, never sent. */
   readonly sk: string;
   /** The time to sign with; default the system clock. Inject a fixed one in tests. */
-  readonly clock?: () => Date;
+  readonly clock?: (() => Date) | undefined;
 }
 
 const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');

@@ -27,15 +27,15 @@ export interface IamPasswordTokenOptions {
   /** The region, e.g. `cn-north-4`: the token is scoped to the project of that name, as SIS requires. */
   readonly region: string;
   /** Default `https://iam.{region}.myhuaweicloud.com`; `http://` only to a loopback host (an emulator). */
-  readonly iamEndpoint?: string;
+  readonly iamEndpoint?: string | undefined;
   /** Default Node's global `fetch`. */
-  readonly fetch?: FetchLike;
+  readonly fetch?: FetchLike | undefined;
   /** Default the system clock; decides when a cached token is refreshed. */
-  readonly clock?: () => Date;
+  readonly clock?: (() => Date) | undefined;
   /** Fetch a new token this long before the cached one expires: default 5 minutes (at most half its lifetime). */
-  readonly refreshBeforeMs?: number;
+  readonly refreshBeforeMs?: number | undefined;
   /** Give up on an IAM request after this long, default 10,000 ms. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** A token provider for `auth: { token }`, sharing tokens through an in-memory cache. */

@@ -91,14 +91,14 @@ export const parseArgs = (argv: readonly string[], write: { out: (s: string) => 
   }
   const o = program.opts<{
     output: string;
-    file?: string;
-    voice?: string;
+    file?: string | undefined;
+    voice?: string | undefined;
     format: AudioFormat;
     rate: 8000 | 16000;
-    speed?: number;
-    pitch?: number;
-    volume?: number;
-    container?: 'wav' | 'raw';
+    speed?: number | undefined;
+    pitch?: number | undefined;
+    volume?: number | undefined;
+    container?: 'wav' | 'raw' | undefined;
     emulator: boolean;
     json: boolean;
     concurrency: number;

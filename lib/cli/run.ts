@@ -11,10 +11,10 @@ import { tap, type Observable, type Subscription } from 'rxjs';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { bytesPerSecond, type SynthesisRequest } from '../protocol/request.js';
 import { createSisClient, type SisClient } from '../session/client.js';
-import { synthesizeLong$, type LongAudioChunk } from '../operators/synthesize-long.js';
-import { toReadable } from '../operators/to-readable.js';
+import { synthesizeLong$, type LongAudioChunk } from '../compose/synthesize-long.js';
+import { toReadable } from '../node/to-readable.js';
 import { toWav } from '../operators/to-wav.js';
-import { settledFileWrites, writeAudioFile } from '../operators/write-audio-file.js';
+import { settledFileWrites, writeAudioFile } from '../node/write-audio-file.js';
 import { parseArgs, type CliOptions } from './args.js';
 import { ENV, resolveCredentials } from './credentials.js';
 import { EXIT, UsageError, describeError, exitCodeFor, type ExitCode } from './exit-codes.js';
@@ -29,7 +29,7 @@ export interface CliIo {
   readonly stdout: Writable & Tty;
   readonly stderr: Writable & Tty;
   /** Aborting (e.g. on SIGINT) stops the synthesis and removes the unfinished file. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What `--json` prints. */

@@ -16,7 +16,7 @@ export interface HandshakeRequest {
   /** Raw headers (secrets included): never log them. */
   readonly headers: IncomingHttpHeaders;
   /** Header names and values as sent, duplicates kept (Node folds a repeated `Host` away in `headers`). */
-  readonly rawHeaders?: readonly string[];
+  readonly rawHeaders?: readonly string[] | undefined;
 }
 
 /** An HTTP error answered to the handshake, with the API gateway's JSON fields. */
@@ -62,9 +62,9 @@ export interface AkSkKey {
 
 export interface AkSkCheckOptions {
   /** The server's clock; default the system clock. */
-  readonly clock?: () => Date;
+  readonly clock?: (() => Date) | undefined;
   /** Largest accepted difference between `X-Sdk-Date` and the clock, default 15 minutes. */
-  readonly maxSkewMs?: number;
+  readonly maxSkewMs?: number | undefined;
 }
 
 const aksk = (why: string): HandshakeRejection => ({ status: 401, errorCode: 'APIG.0301', errorMsg: `Incorrect IAM authentication information: ${why}` });

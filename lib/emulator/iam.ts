@@ -24,8 +24,8 @@ export interface IamUser {
 export interface IamFailure {
   /** HTTP status, e.g. 401 or 500. */
   readonly status: number;
-  readonly errorCode?: string;
-  readonly errorMsg?: string;
+  readonly errorCode?: string | undefined;
+  readonly errorMsg?: string | undefined;
 }
 
 /** The emulated IAM, as tests see it. */

@@ -11,47 +11,47 @@ export const DEFAULT_PROJECT_ID = 'emulator-project';
 
 export interface EmulatorOptions {
   /** Interface to listen on, default `'127.0.0.1'`. */
-  readonly host?: string;
+  readonly host?: string | undefined;
   /** Port, default 0 (an ephemeral port; read it from `emulator.port`). */
-  readonly port?: number;
+  readonly port?: number | undefined;
   /** Accepted `X-Auth-Token` values, default `['emulator-token']`. */
-  readonly tokens?: readonly string[];
+  readonly tokens?: readonly string[] | undefined;
   /** Default true: a handshake without an accepted credential gets HTTP 401 (APIG.0301). */
-  readonly requireAuth?: boolean;
+  readonly requireAuth?: boolean | undefined;
   /** AK/SK pairs whose SDK-HMAC-SHA256 signed handshakes are accepted (besides the tokens). */
-  readonly akSk?: readonly AkSkKey[];
+  readonly akSk?: readonly AkSkKey[] | undefined;
   /** Users of the emulated IAM (`POST /v3/auth/tokens`); the tokens it issues open handshakes. */
-  readonly iamUsers?: readonly IamUser[];
+  readonly iamUsers?: readonly IamUser[] | undefined;
   /** Lifetime of the tokens the emulated IAM issues, default 24 hours. */
-  readonly iamTokenLifetimeMs?: number;
+  readonly iamTokenLifetimeMs?: number | undefined;
   /** The emulator's clock for `X-Sdk-Date` checks and IAM token expiry; default the system clock. */
-  readonly clock?: () => Date;
+  readonly clock?: (() => Date) | undefined;
   /** Replaces the token, AK/SK and IAM token checks altogether. */
-  readonly authenticate?: Authenticator;
+  readonly authenticate?: Authenticator | undefined;
   /** Only `/v1/{projectId}/rtts` is served when set; otherwise any project id is. */
-  readonly projectId?: string;
+  readonly projectId?: string | undefined;
   /** Longest text in code points, default 10,000 (longer: ERROR SIS.0403). */
-  readonly textLimit?: number;
+  readonly textLimit?: number | undefined;
   /** `'known'` (default): an unknown voice gets SIS.0411; `'any'`: any `[a-z0-9_]` name is spoken. */
-  readonly voices?: 'known' | 'any';
+  readonly voices?: 'known' | 'any' | undefined;
   /** Audio bytes per binary frame (the last one is shorter), default 3200. */
-  readonly frameBytes?: number;
+  readonly frameBytes?: number | undefined;
   /** 0 (default): send as fast as the socket takes it; 1: real time; 2: twice real time. */
-  readonly realtimeFactor?: number;
+  readonly realtimeFactor?: number | undefined;
   /** Wait between the START response and the first audio frame, default 0. */
-  readonly firstAudioDelayMs?: number;
+  readonly firstAudioDelayMs?: number | undefined;
   /** A connection that sends nothing for this long gets FATAL_ERROR SIS.0304 and is closed. Default 20,000; 0 disables. */
-  readonly idleTimeoutMs?: number;
+  readonly idleTimeoutMs?: number | undefined;
   /** After END (or a final ERROR) the client should close; past this the server closes. Default 5,000; 0 disables. */
-  readonly closeGraceMs?: number;
+  readonly closeGraceMs?: number | undefined;
   /** Sessions running at once; the next START gets ERROR SIS.0312. Default unlimited. */
-  readonly maxConcurrentSessions?: number;
+  readonly maxConcurrentSessions?: number | undefined;
   /** A fault for every connection, or a function choosing one per connection at the handshake. */
-  readonly fault?: Fault | FaultChooser;
+  readonly fault?: Fault | FaultChooser | undefined;
   /** Chooses a fault when the START arrives (when the handshake chose none), e.g. by text. */
-  readonly faultOnStart?: StartFaultChooser;
+  readonly faultOnStart?: StartFaultChooser | undefined;
   /** Default true: an ERROR frame is followed by END with reason ERROR, as documented for recognition. */
-  readonly errorThenEnd?: boolean;
+  readonly errorThenEnd?: boolean | undefined;
 }
 
 /** Options with every default applied. */

@@ -26,8 +26,8 @@ export type SessionEnding =
 
 /** What a sent frame means for the session record. */
 export interface Outcome {
-  readonly ending?: SessionEnding;
-  readonly errorCode?: string;
+  readonly ending?: SessionEnding | undefined;
+  readonly errorCode?: string | undefined;
 }
 
 export type TextStep = { readonly kind: 'text'; readonly data: string; readonly outcome?: Outcome; readonly role?: 'start' | 'end' | 'result' };

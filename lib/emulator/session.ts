@@ -66,7 +66,7 @@ export interface SessionDeps {
    * frames to it themselves, since `ws` only sends whole frames at once. Absent (unit tests over a
    * fake socket): those faults send whole frames.
    */
-  readonly raw?: Duplex;
+  readonly raw?: Duplex | undefined;
   readonly shuttingDown: () => boolean;
 }
 

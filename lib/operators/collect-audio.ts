@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { bytesOf, type AudioData } from './audio-data.js';
+import { bytesOf, type AudioData } from '../audio/audio-data.js';
 
 /**
  * Gathers a stream of audio into one `Uint8Array`, emitted when the source completes. The chunks

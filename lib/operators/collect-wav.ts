@@ -1,8 +1,8 @@
 import { defer, map, type OperatorFunction } from 'rxjs';
-import type { AudioData } from './audio-data.js';
+import type { AudioData } from '../audio/audio-data.js';
 import { collectAudio } from './collect-audio.js';
 import { toWav } from './to-wav.js';
-import { resolveAudioFormat, wavHeader, wavHeaderLength, type AudioFormatOptions } from './wav-header.js';
+import { resolveAudioFormat, wavHeader, wavHeaderLength, type AudioFormatOptions } from '../audio/wav-header.js';
 
 /**
  * Gathers a stream of audio into one complete WAV file in memory, with exact sizes

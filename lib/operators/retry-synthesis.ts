@@ -10,25 +10,25 @@ export interface RetryInfo {
 
 export interface RetryOptions {
   /** Retries after the first attempt. Default 3. */
-  readonly count?: number;
+  readonly count?: number | undefined;
   /** Wait before the first retry, in ms; doubled for each next one. Default 500. */
-  readonly delay?: number;
+  readonly delay?: number | undefined;
   /** Longest wait, in ms. Default 10,000. */
-  readonly maxDelay?: number;
+  readonly maxDelay?: number | undefined;
   /** 0..1: each wait is drawn from [wait × (1 − jitter), wait] (whole ms), so clients do not retry in step. Default 0.5. */
-  readonly jitter?: number;
+  readonly jitter?: number | undefined;
   /** Source of randomness in [0, 1) for the jitter. Default `Math.random`. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /** Default `asyncScheduler` (virtual time inside `TestScheduler.run`). */
-  readonly scheduler?: SchedulerLike;
+  readonly scheduler?: SchedulerLike | undefined;
   /** Called before each wait, e.g. to log it. */
-  readonly onRetry?: (info: RetryInfo) => void;
+  readonly onRetry?: ((info: RetryInfo) => void) | undefined;
 }
 
 const isRetryable = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && 'retryable' in error && error.retryable === true;
 
-const checked = (options: RetryOptions): Required<Pick<RetryOptions, 'count' | 'delay' | 'maxDelay' | 'jitter'>> => {
+const checked = (options: RetryOptions): { count: number; delay: number; maxDelay: number; jitter: number } => {
   const { count = 3, delay = 500, maxDelay = 10_000, jitter = 0.5 } = options;
   const problems: Problem[] = [];
   if (!Number.isInteger(count) || count < 0) problems.push({ path: 'count', message: `must be an integer ≥ 0, got ${String(count)}` });

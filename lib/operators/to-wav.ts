@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { bytesOf, type AudioData } from './audio-data.js';
-import { resolveAudioFormat, wavHeader, type AudioFormatOptions } from './wav-header.js';
+import { bytesOf, type AudioData } from '../audio/audio-data.js';
+import { resolveAudioFormat, wavHeader, type AudioFormatOptions } from '../audio/wav-header.js';
 
 /**
  * Puts a stream of audio into a WAV container: emits the header at subscription, then each chunk's

@@ -52,19 +52,19 @@ export interface SynthesisRequest {
   /** Text to speak: not empty, at most `limits.maxTextLength` characters. */
   readonly text: string;
   /** `'pcm'` (16-bit LE mono, default), `'alaw'`, `'ulaw'` (G.711) or `'mp3'`. */
-  readonly audioFormat?: AudioFormat;
+  readonly audioFormat?: AudioFormat | undefined;
   /** 8000 (default) or 16000 Hz. */
-  readonly sampleRate?: 8000 | 16000;
+  readonly sampleRate?: 8000 | 16000 | undefined;
   /** The voice (`config.property`), default `chinese_xiaoyan_common`. Unknown names are allowed. */
-  readonly voice?: Voice;
+  readonly voice?: Voice | undefined;
   /** -500..500, default 0. */
-  readonly speed?: number;
+  readonly speed?: number | undefined;
   /** -500..500, default 0 (premium voices ignore it). */
-  readonly pitch?: number;
+  readonly pitch?: number | undefined;
   /** 0..100, default 50. */
-  readonly volume?: number;
+  readonly volume?: number | undefined;
   /** Ask for RESULT frames with word or phoneme timings. */
-  readonly subtitle?: SubtitleLevel;
+  readonly subtitle?: SubtitleLevel | undefined;
 }
 
 /** A validated request with every default filled in. */

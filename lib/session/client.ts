@@ -4,8 +4,9 @@ import { audioOnly } from '../operators/audio-only.js';
 import type { SynthesisRequest } from '../protocol/request.js';
 import type { AudioChunk, SisEvent } from './events.js';
 import { resolveOptions, type SisClientOptions } from './options.js';
-import { sessionEvents$, type SessionCallOptions } from './session.js';
+import { events$ as sessionEvents$, type SessionCallOptions } from './session.js';
 
+/** A client bound to one endpoint, project and set of credentials; see {@link createSisClient}. */
 export interface SisClient {
   /** Cold: each subscription is one session on its own socket. Completes on END/NORMAL. */
   synthesize$(request: SynthesisRequest, call?: SessionCallOptions): Observable<AudioChunk>;
@@ -37,6 +38,6 @@ export const createSisClient = (options: SisClientOptions): SisClient => {
 export const synthesize$ = (request: SynthesisRequest, options: SisClientOptions): Observable<AudioChunk> =>
   defer(() => createSisClient(options).synthesize$(request));
 
-/** One synthesis as a cold Observable of its lifecycle events. */
-export const synthesisEvents$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> =>
+/** One synthesis as a cold Observable of its lifecycle events: the one-shot form of `client.events$`. */
+export const events$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> =>
   defer(() => createSisClient(options).events$(request));

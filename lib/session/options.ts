@@ -27,27 +27,43 @@ export const DEFAULT_TIMEOUTS: Timeouts = { connect: 10_000, firstAudio: 15_000,
 /** Largest frame accepted by default (bytes): audio segments are far smaller. */
 export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
 
-export interface SisClientOptions {
-  /** `wss://sis-ext.{region}.myhuaweicloud.com`, or an emulator's `ws://127.0.0.1:port`. Give this or `region`. */
-  readonly endpoint?: string;
-  /** A region such as `cn-north-4`: the endpoint is then `wss://sis-ext.{region}.myhuaweicloud.com`. Give this or `endpoint`. */
-  readonly region?: string;
+/** Where to connect: an explicit `endpoint`, or a `region` the endpoint is built from; never both. */
+export type SisLocation =
+  | {
+      /** `wss://sis-ext.{region}.myhuaweicloud.com`, a relay, or an emulator's `ws://127.0.0.1:port`. */
+      readonly endpoint: string;
+      readonly region?: undefined;
+    }
+  | {
+      /** A region such as `cn-north-4`: the endpoint is then `wss://sis-ext.{region}.myhuaweicloud.com`. */
+      readonly region: string;
+      readonly endpoint?: undefined;
+    };
+
+/** Everything but the location: see {@link SisClientOptions}. */
+export interface SisConnectionOptions {
+  /** The project id of the region, from the console. */
   readonly projectId: string;
   /** `{ token }` (a string, or a provider such as {@link iamPasswordToken}) or `{ ak, sk }` (each handshake signed). */
   readonly auth: AuthOptions;
   /** Sent as `Enterprise-Project-Id` (billing). */
-  readonly enterpriseProjectId?: string;
-  readonly timeouts?: Partial<Timeouts>;
-  readonly limits?: Partial<RequestLimits>;
+  readonly enterpriseProjectId?: string | undefined;
+  readonly timeouts?: Partial<Timeouts> | undefined;
+  readonly limits?: Partial<RequestLimits> | undefined;
   /** Largest frame accepted, in bytes (default 8 MiB). */
-  readonly maxPayload?: number;
+  readonly maxPayload?: number | undefined;
   /** Opens sockets; default: `ws`. Inject a fake for tests. */
-  readonly webSocketFactory?: WebSocketFactory;
-  /** Allow plain `ws://` to non-loopback hosts and skip TLS certificate checks. Never in production. */
-  readonly allowInsecure?: boolean;
+  readonly webSocketFactory?: WebSocketFactory | undefined;
+  /** Allow plain `ws://` to hosts other than loopback (default false: `wss://` only, `ws://` to 127.0.0.0/8, ::1, localhost). */
+  readonly allowPlainWs?: boolean | undefined;
+  /** Verify the server's TLS certificate (default true). `false` only for a test server with a self-signed certificate. */
+  readonly rejectUnauthorized?: boolean | undefined;
   /** Scheduler for timeouts and timings (a `TestScheduler` in marble tests). Default `asyncScheduler`. */
-  readonly scheduler?: SchedulerLike;
+  readonly scheduler?: SchedulerLike | undefined;
 }
+
+/** Options of {@link createSisClient}: a location (`endpoint` or `region`), the project, credentials, and tuning. */
+export type SisClientOptions = SisLocation & SisConnectionOptions;
 
 /** Everything a session needs, checked. Holds credentials: never expose it. */
 export interface SessionConfig {
@@ -64,7 +80,7 @@ export interface SessionConfig {
 
 const OPTION_KEYS = [
   'endpoint', 'region', 'projectId', 'auth', 'enterpriseProjectId', 'timeouts', 'limits', 'maxPayload',
-  'webSocketFactory', 'allowInsecure', 'scheduler',
+  'webSocketFactory', 'allowPlainWs', 'rejectUnauthorized', 'scheduler',
 ] as const;
 
 const isPositive = (n: unknown, allowInfinity: boolean): n is number =>
@@ -100,9 +116,11 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     throw new SisConfigError([{ path: '', message: 'expected an options object: { endpoint or region, projectId, auth }' }]);
   }
   const problems: Problem[] = unknownKeyProblems(options, OPTION_KEYS);
-  const allowInsecure = options.allowInsecure ?? false;
-  if (typeof allowInsecure !== 'boolean') problems.push({ path: 'allowInsecure', message: 'must be a boolean' });
-  const parsed = resolveEndpoint(options.endpoint, options.region, allowInsecure === true);
+  const allowPlainWs = options.allowPlainWs ?? false;
+  if (typeof allowPlainWs !== 'boolean') problems.push({ path: 'allowPlainWs', message: 'must be a boolean' });
+  const rejectUnauthorized = options.rejectUnauthorized ?? true;
+  if (typeof rejectUnauthorized !== 'boolean') problems.push({ path: 'rejectUnauthorized', message: 'must be a boolean' });
+  const parsed = resolveEndpoint(options.endpoint, options.region, allowPlainWs === true);
   problems.push(...parsed.problems);
   if (typeof options.projectId !== 'string' || options.projectId.trim() === '') {
     problems.push({ path: 'projectId', message: 'is required (the project id of the region, from the console)' });
@@ -133,7 +151,7 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     timeouts: timeouts.value,
     limits: limits.value,
     maxPayload,
-    rejectUnauthorized: parsed.endpoint.rejectUnauthorized,
+    rejectUnauthorized: rejectUnauthorized !== false,
     webSocketFactory: options.webSocketFactory ?? wsWebSocketFactory,
     scheduler,
   };

@@ -85,7 +85,7 @@ export interface SessionCallOptions {
    * up through TCP instead of piling up in memory. The `firstAudio` and `idle` timeouts are suspended
    * meanwhile (`total` is not). Ignored by a {@link WebSocketLike} without `pause`/`resume`.
    */
-  readonly paused$?: Observable<boolean>;
+  readonly paused$?: Observable<boolean> | undefined;
 }
 
 /**
@@ -93,7 +93,7 @@ export interface SessionCallOptions {
  * opens its own socket, sends START once open, and reports `open`, `start`, `audio`, `subtitle`,
  * `unknown` and finally `end` (then completes), or errors with a {@link SisError}.
  */
-export const sessionEvents$ = (request: unknown, config: SessionConfig, call: SessionCallOptions = {}): Observable<SisEvent> =>
+export const events$ = (request: unknown, config: SessionConfig, call: SessionCallOptions = {}): Observable<SisEvent> =>
   new Observable<SisEvent>((subscriber) => {
     if (call.paused$ !== undefined && !isObservable(call.paused$)) {
       throw new SisConfigError([{ path: 'paused$', message: 'must be an Observable<boolean>' }], 'call options');
@@ -176,7 +176,7 @@ class Session implements SocketListener {
 
   // ---- SocketListener: what the transport reports ------------------------------------------------
 
-  open(): void {
+  onOpen(): void {
     if (this.state.name !== 'connecting' || this.socket === undefined) return;
     this.socketOpen = true;
     this.connectMs = this.since();
@@ -191,7 +191,7 @@ class Session implements SocketListener {
     this.subscriber.next({ type: 'open', url: this.config.url, connectMs: this.connectMs });
   }
 
-  message(data: string | Uint8Array): void {
+  onMessage(data: string | Uint8Array): void {
     if (this.state.name === 'done') return;
     this.frames += 1;
     this.lastFrameAt = this.config.scheduler.now();
@@ -199,11 +199,11 @@ class Session implements SocketListener {
     else this.onAudio(data);
   }
 
-  activity(): void {
+  onActivity(): void {
     this.lastFrameAt = this.config.scheduler.now();
   }
 
-  close(code: number, reason: string): void {
+  onClose(code: number, reason: string): void {
     this.socketClosed = true;
     const { state } = this;
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
@@ -218,7 +218,7 @@ class Session implements SocketListener {
     );
   }
 
-  error(failure: TransportFailure): void {
+  onError(failure: TransportFailure): void {
     const { state } = this;
     // After an ERROR the session is lost already: whatever breaks next, the service's error says more.
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));

@@ -1,23 +1,22 @@
 /** Where a session connects, and the TLS policy that goes with it. */
 import type { Problem } from '../errors.js';
 
-/** 127.0.0.0/8, ::1 and localhost: the only hosts plain `ws://` may reach without `allowInsecure`. */
+/** 127.0.0.0/8, ::1 and localhost: the only hosts plain `ws://` may reach without `allowPlainWs`. */
 export const isLoopbackHost = (hostname: string): boolean => {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
 };
 
-/** A checked endpoint: the base URL and whether TLS certificates must be verified. */
+/** A checked endpoint. */
 export interface Endpoint {
   readonly base: URL;
-  readonly rejectUnauthorized: boolean;
 }
 
 /**
  * Checks an endpoint such as `wss://sis-ext.cn-north-4.myhuaweicloud.com` or the emulator's
- * `ws://127.0.0.1:port`. Plain `ws://` is allowed only to loopback hosts unless `allowInsecure`.
+ * `ws://127.0.0.1:port`. Plain `ws://` is allowed only to loopback hosts unless `allowPlainWs`.
  */
-export const parseEndpoint = (endpoint: string, allowInsecure: boolean): { endpoint?: Endpoint; problems: Problem[] } => {
+export const parseEndpoint = (endpoint: string, allowPlainWs: boolean): { endpoint?: Endpoint; problems: Problem[] } => {
   let base: URL;
   try {
     base = new URL(endpoint);
@@ -27,12 +26,12 @@ export const parseEndpoint = (endpoint: string, allowInsecure: boolean): { endpo
   const problems: Problem[] = [];
   if (base.protocol !== 'ws:' && base.protocol !== 'wss:') {
     problems.push({ path: 'endpoint', message: `must use wss:// (or ws:// to a loopback emulator), got ${base.protocol}//` });
-  } else if (base.protocol === 'ws:' && !isLoopbackHost(base.hostname) && !allowInsecure) {
-    problems.push({ path: 'endpoint', message: `plain ws:// is only allowed to loopback hosts; use wss://${base.host} or set allowInsecure: true` });
+  } else if (base.protocol === 'ws:' && !isLoopbackHost(base.hostname) && !allowPlainWs) {
+    problems.push({ path: 'endpoint', message: `plain ws:// is only allowed to loopback hosts; use wss://${base.host} or set allowPlainWs: true` });
   }
   if (base.username !== '' || base.password !== '') problems.push({ path: 'endpoint', message: 'must not carry credentials; use the auth option' });
   if (base.search !== '' || base.hash !== '') problems.push({ path: 'endpoint', message: 'must not have a query or fragment' });
-  return problems.length > 0 ? { problems } : { endpoint: { base, rejectUnauthorized: !allowInsecure }, problems };
+  return problems.length > 0 ? { problems } : { endpoint: { base }, problems };
 };
 
 /** `{endpoint}/v1/{projectId}/rtts`, keeping any base path the endpoint has. */
@@ -49,15 +48,15 @@ export const REGION_PATTERN = /^[a-z]{2,}-[a-z]+-\d+$/;
 export const regionEndpoint = (region: string): string => `wss://sis-ext.${region}.myhuaweicloud.com`;
 
 /** Checks that exactly one of `endpoint` and `region` is given, and what it points to. */
-export const resolveEndpoint = (endpoint: unknown, region: unknown, allowInsecure: boolean): { endpoint?: Endpoint; problems: Problem[] } => {
+export const resolveEndpoint = (endpoint: unknown, region: unknown, allowPlainWs: boolean): { endpoint?: Endpoint; problems: Problem[] } => {
   if (endpoint !== undefined && region !== undefined) return { problems: [{ path: 'region', message: 'give endpoint or region, not both' }] };
   if (region !== undefined) {
     return typeof region === 'string' && REGION_PATTERN.test(region)
-      ? parseEndpoint(regionEndpoint(region), allowInsecure)
+      ? parseEndpoint(regionEndpoint(region), allowPlainWs)
       : { problems: [{ path: 'region', message: `must be a region name like cn-north-4, got ${typeof region === 'string' ? JSON.stringify(region) : typeof region}` }] };
   }
   if (typeof endpoint !== 'string') {
     return { problems: [{ path: 'endpoint', message: 'is required (or region), e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com or region: cn-north-4' }] };
   }
-  return parseEndpoint(endpoint, allowInsecure);
+  return parseEndpoint(endpoint, allowPlainWs);
 };

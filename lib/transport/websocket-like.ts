@@ -12,7 +12,7 @@ export interface ConnectRequest {
   readonly maxPayload: number;
   /** Backstop for the opening handshake, in ms (the session's own connect timeout normally fires first). */
   readonly handshakeTimeoutMs: number;
-  /** Verify the server's TLS certificate (false only with `allowInsecure`). */
+  /** Verify the server's TLS certificate (false only with the client option `rejectUnauthorized: false`). */
   readonly rejectUnauthorized: boolean;
 }
 
@@ -28,17 +28,21 @@ export type TransportFailure =
   | { readonly kind: 'network'; readonly message: string; readonly cause?: unknown };
 
 /**
- * Callbacks a factory delivers to. A factory must not call them before it has returned, and calls
- * at most one of `close`/`error`; after the session called `close()` or `terminate()` it may stop calling.
+ * What a factory reports to the session, as events. A factory must not call them before it has
+ * returned, and calls at most one of `onClose`/`onError`; after the session called `close()` or
+ * `terminate()` it may stop calling.
  */
 export interface SocketListener {
-  open(): void;
+  /** The handshake succeeded: the socket is open. */
+  onOpen(): void;
   /** A text frame as a string, a binary frame as bytes (a view, not a copy). */
-  message(data: string | Uint8Array): void;
-  close(code: number, reason: string): void;
-  error(failure: TransportFailure): void;
+  onMessage(data: string | Uint8Array): void;
+  /** The socket closed, with the close frame's code and reason. */
+  onClose(code: number, reason: string): void;
+  /** The socket failed (handshake rejected, network, protocol); no `onClose` follows. */
+  onError(failure: TransportFailure): void;
   /** Bytes arrived (part of a frame, maybe): the peer is alive even if no whole frame came yet. */
-  activity(): void;
+  onActivity(): void;
 }
 
 /** The few socket operations a session needs. */

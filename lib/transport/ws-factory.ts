@@ -68,7 +68,7 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
   let listening = true;
   const deliver = (): SocketListener | undefined => (listening ? listener : undefined);
 
-  const onActivity = (): void => deliver()?.activity();
+  const onActivity = (): void => deliver()?.onActivity();
   // The raw socket's reads tell the idle timer that a large or trickling frame is still arriving.
   let raw: import('node:net').Socket | undefined;
   const onUpgrade = (response: import('node:http').IncomingMessage): void => {
@@ -79,21 +79,21 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
   let paused = false;
   const onOpen = (): void => {
     if (paused) socket.pause();
-    deliver()?.open();
+    deliver()?.onOpen();
   };
   const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
-    deliver()?.message(isBinary ? bytesOf(data) : textOf(data));
+    deliver()?.onMessage(isBinary ? bytesOf(data) : textOf(data));
   };
   const onError = (error: Error): void => {
     const target = deliver();
     listening = false;
-    target?.error(failureOf(error, request.maxPayload));
+    target?.onError(failureOf(error, request.maxPayload));
   };
   const onUnexpectedResponse = (_request: unknown, response: import('node:http').IncomingMessage): void => {
     void readRejectionBody(response).then((body) => {
       const target = deliver();
       listening = false;
-      target?.error({ kind: 'handshake-rejected', status: response.statusCode ?? 0, body });
+      target?.onError({ kind: 'handshake-rejected', status: response.statusCode ?? 0, body });
       socket.terminate();
     });
   };
@@ -108,7 +108,7 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
       .off('close', onClose);
     const target = deliver();
     listening = false;
-    target?.close(code, reason.toString('utf8'));
+    target?.onClose(code, reason.toString('utf8'));
   };
   socket
     .on('upgrade', onUpgrade)

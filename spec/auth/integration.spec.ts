@@ -5,14 +5,7 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
-import {
-  SisHandshakeError,
-  createSisClient,
-  iamPasswordToken,
-  sisOptionsFromEnv,
-  type AuthOptions,
-  type SisClient,
-} from '../../lib/index.js';
+import { SisHandshakeError, createSisClient, iamPasswordToken, sisOptionsFromEnv, type AuthOptions, type SisClient } from '../../lib/index.js';
 import { SECRETS } from '../helpers/secrets.js';
 import { errorOf } from '../helpers/errors.js';
 

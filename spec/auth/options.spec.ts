@@ -2,16 +2,8 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
 import { redactedAuth } from '../../lib/auth/token.js';
-import {
-  SisConfigError,
-  createSisClient,
-  regionEndpoint,
-  sisOptionsFromEnv,
-  wsWebSocketFactory,
-  type ConnectRequest,
-  type SisClientOptions,
-  type WebSocketFactory,
-} from '../../lib/index.js';
+import { SisConfigError, createSisClient, sisOptionsFromEnv, type SisClientOptions, type WebSocketFactory } from '../../lib/index.js';
+import { regionEndpoint, wsWebSocketFactory, type ConnectRequest } from '../../lib/transport/index.js';
 import { resolveOptions } from '../../lib/session/options.js';
 import { HANDSHAKE_BACKSTOP_MS, wsClientOptions } from '../../lib/transport/ws-factory.js';
 import { SECRETS } from '../helpers/secrets.js';
@@ -53,6 +45,7 @@ describe('regions and endpoints', () => {
   });
 
   it('needs exactly one of endpoint and region, and a region spelled like cn-north-4', () => {
+    // @ts-expect-error -- the type already refuses both; the run-time check is for JavaScript callers.
     expect(problemsOf(() => createSisClient({ ...base, region: 'cn-north-4', endpoint: 'ws://127.0.0.1:1' }))).to.deep.equal(['region: give endpoint or region, not both']);
     expect(problemsOf(() => createSisClient(base as SisClientOptions))[0]).to.match(/^endpoint: is required \(or region\)/);
     for (const region of ['north-4', 'CN-NORTH-4', 'cn-north-4.evil.com/x', 'cn-north-']) {

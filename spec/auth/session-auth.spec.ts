@@ -6,14 +6,7 @@ import { expect } from 'chai';
 import { NEVER, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { signHandshake } from '../../lib/auth/aksk.js';
-import {
-  SisHandshakeError,
-  SisTimeoutError,
-  createSisClient,
-  type AudioChunk,
-  type AuthOptions,
-  type RefreshableTokenSource,
-} from '../../lib/index.js';
+import { SisHandshakeError, SisTimeoutError, createSisClient, type AudioChunk, type AuthOptions, type RefreshableTokenSource } from '../../lib/index.js';
 import { TRACE, binary, endFrame, fail, fakeSockets, open, startFrame, type ServerAction } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { SECRETS } from '../helpers/secrets.js';

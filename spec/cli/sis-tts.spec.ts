@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '../../lib/emulator/index.js';
 import { splitText } from '../../lib/index.js';
-import { parseWav } from '../operators/wav-reader.js';
+import { parseWav } from '../helpers/wav-reader.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = join(ROOT, 'lib/cli/bin.ts');

@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { inspect } from 'node:util';
-import {
-  SisAuthError,
-  SisConnectionError,
-  SisFileError,
-  SisHandshakeError,
-  SisPartError,
-  SisRequestError,
-  SisServiceError,
-} from '../../lib/index.js';
+import { SisAuthError, SisConnectionError, SisFileError, SisHandshakeError, SisPartError, SisRequestError, SisServiceError } from '../../lib/index.js';
 import { parseArgs } from '../../lib/cli/args.js';
 import { resolveCredentials } from '../../lib/cli/credentials.js';
 import { EXIT, UsageError, describeError, exitCodeFor } from '../../lib/cli/exit-codes.js';

@@ -3,7 +3,7 @@
  * like a well-behaved client, and offers event-driven waits (no sleeps).
  */
 import { WebSocket, type RawData } from 'ws';
-import { REQUEST_DEFAULTS, toStartCommand, type SynthesisRequest } from '../../lib/protocol/request.js';
+import { REQUEST_DEFAULTS, toStartCommand, type ResolvedRequest, type SynthesisRequest } from '../../lib/protocol/request.js';
 import type { StartCommand } from '../../lib/protocol/wire.js';
 import type { Emulator } from '../../lib/emulator/index.js';
 
@@ -17,7 +17,11 @@ export interface Closed {
 }
 
 /** The START command for a request in the public shape (text only is enough); not validated, so blank texts pass. */
-export const command = (request: SynthesisRequest): StartCommand => toStartCommand({ ...REQUEST_DEFAULTS, subtitle: undefined, ...request });
+export const command = (request: SynthesisRequest): StartCommand => toStartCommand({
+  ...REQUEST_DEFAULTS,
+  subtitle: undefined,
+  ...(Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) as SynthesisRequest & Partial<ResolvedRequest>),
+});
 
 export const rttsUrl = (emulator: Emulator, projectId = emulator.projectId): string => `${emulator.url}/v1/${projectId}/rtts`;
 

@@ -39,19 +39,19 @@ export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<S
     const deliver = (action: ServerAction): void => {
       switch (action.kind) {
         case 'open':
-          return listener.open();
+          return listener.onOpen();
         case 'text':
-          return listener.message(action.text);
+          return listener.onMessage(action.text);
         case 'binary':
-          return listener.message(action.data);
+          return listener.onMessage(action.data);
         case 'activity':
-          return listener.activity();
+          return listener.onActivity();
         case 'close':
           ended = true;
-          return listener.close(action.code, action.reason);
+          return listener.onClose(action.code, action.reason);
         case 'fail':
           ended = true;
-          return listener.error(action.failure);
+          return listener.onError(action.failure);
       }
     };
     // The contract: no callback before the factory has returned.

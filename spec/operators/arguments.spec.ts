@@ -1,17 +1,8 @@
 /** Every operator and helper rejects bad arguments with a typed SisConfigError, never a TypeError or a crash. */
 import { expect } from 'chai';
 import { lastValueFrom, of, type Observable } from 'rxjs';
-import {
-  SisConfigError,
-  audioIterable,
-  concatMapEager,
-  splitText,
-  synthesizeLong$,
-  synthesizeMany,
-  toReadable,
-  wavHeader,
-  writeAudioFile,
-} from '../../lib/index.js';
+import { SisConfigError, audioIterable, concatMapEager, splitText, synthesizeLong$, synthesizeMany$, wavHeader } from '../../lib/index.js';
+import { toReadable, writeAudioFile } from '../../lib/node/index.js';
 import { errorOf } from '../helpers/errors.js';
 
 const configError = (run: () => unknown): SisConfigError => {
@@ -31,8 +22,8 @@ describe('argument checks', () => {
     expect(paths(configError(() => audioIterable('audio' as unknown as Observable<Uint8Array>)))).to.deep.equal(['source']);
   });
 
-  it('synthesizeMany wants a client, requests and a concurrency, and names every problem', async () => {
-    const error = await errorOf(lastValueFrom(synthesizeMany(42 as never, { client: {} as never, concurrency: 0 })));
+  it('synthesizeMany$ wants a client, requests and a concurrency, and names every problem', async () => {
+    const error = await errorOf(lastValueFrom(synthesizeMany$(42 as never, { client: {} as never, concurrency: 0 })));
     expect(error).to.be.instanceOf(SisConfigError);
     expect(paths(error as SisConfigError)).to.deep.equal(['client', 'concurrency', 'requests']);
   });

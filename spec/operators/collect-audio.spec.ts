@@ -4,7 +4,7 @@ import { from, lastValueFrom } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { collectAudio, collectWav, wavHeader, type AudioChunk } from '../../lib/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-import { parseWav } from './wav-reader.js';
+import { parseWav } from '../helpers/wav-reader.js';
 
 const chunk = (index: number, ...bytes: number[]): AudioChunk => ({ data: Uint8Array.from(bytes), index, offset: 0, traceId: 't' });
 

@@ -7,20 +7,9 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
-import {
-  SisPartError,
-  SisServiceError,
-  audioIterable,
-  collectAudio,
-  createSisClient,
-  retrySynthesis,
-  synthesizeLong$,
-  synthesizeMany,
-  toReadable,
-  writeAudioFile,
-  type SisClient,
-} from '../../lib/index.js';
-import { parseWav } from './wav-reader.js';
+import { SisPartError, SisServiceError, audioIterable, collectAudio, createSisClient, retrySynthesis, synthesizeLong$, synthesizeMany$, type SisClient } from '../../lib/index.js';
+import { toReadable, writeAudioFile } from '../../lib/node/index.js';
+import { parseWav } from '../helpers/wav-reader.js';
 
 describe('operators against the emulator', () => {
   let emulator: Emulator | undefined;
@@ -85,10 +74,10 @@ describe('operators against the emulator', () => {
     expect(emulator.sessions).to.have.length(4);
   });
 
-  it('synthesizeMany settles every request in order over real sessions', async () => {
+  it('synthesizeMany$ settles every request in order over real sessions', async () => {
     const { client } = await start();
     const outcomes = await lastValueFrom(
-      synthesizeMany([{ text: '一' }, { text: '二', voice: 'chinese_nobody_common' }, { text: '三' }], { client, mode: 'settle', concurrency: 3 }).pipe(toArray()),
+      synthesizeMany$([{ text: '一' }, { text: '二', voice: 'chinese_nobody_common' }, { text: '三' }], { client, mode: 'settle', concurrency: 3 }).pipe(toArray()),
     );
     expect(outcomes.map((o) => [o.index, o.ok])).to.deep.equal([[0, true], [1, false], [2, true]]);
     const failed = outcomes[1];

@@ -1,15 +1,7 @@
 import { expect } from 'chai';
 import { defer, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  SisConfigError,
-  SisConnectionError,
-  SisRequestError,
-  SisServiceError,
-  SisTimeoutError,
-  retrySynthesis,
-  type RetryInfo,
-} from '../../lib/index.js';
+import { SisConfigError, SisConnectionError, SisRequestError, SisServiceError, SisTimeoutError, retrySynthesis, type RetryInfo } from '../../lib/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 const dropped = new SisConnectionError('connection closed (code 1006)', { closeCode: 1006 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SisRequestError, codePointLength, resolveRequest, type Problem } from '../../lib/index.js';
+import { SisRequestError, resolveRequest, type Problem } from '../../lib/index.js';
+import { codePointLength } from '../../lib/protocol/request.js';
 import { toStartCommand } from '../../lib/protocol/request.js';
 import { StartCommand } from '../../lib/protocol/wire.js';
 

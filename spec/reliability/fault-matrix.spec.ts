@@ -6,17 +6,7 @@
  */
 import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
-import {
-  SisConnectionError,
-  SisError,
-  SisHandshakeError,
-  SisProtocolError,
-  SisServiceError,
-  SisTimeoutError,
-  createSisClient,
-  type SisClient,
-  type SisEvent,
-} from '../../lib/index.js';
+import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisClient, type SisEvent } from '../../lib/index.js';
 import { startEmulator, type Emulator, type EmulatorOptions, type Fault, type FaultPoint } from '../../lib/emulator/index.js';
 import { activeResources, record, resourceGrowth, SocketWatch, StrayNotifications, type Recording, type Terminal } from './support.js';
 

@@ -7,16 +7,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { BehaviorSubject, VirtualTimeScheduler, type Subscription } from 'rxjs';
-import {
-  SisConnectionError,
-  SisError,
-  SisHandshakeError,
-  SisProtocolError,
-  SisServiceError,
-  SisTimeoutError,
-  createSisClient,
-  type SisEvent,
-} from '../../lib/index.js';
+import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisEvent } from '../../lib/index.js';
 import { decodeServerFrame } from '../../lib/protocol/decode.js';
 import type { Timeouts } from '../../lib/session/options.js';
 import type { SocketListener, TransportFailure, WebSocketFactory } from '../../lib/transport/websocket-like.js';
@@ -286,26 +277,26 @@ export const runScenario = (scenario: Scenario): Outcome => {
         case 'open':
           if (!scenario.leaky && (openDelivered || !live)) return;
           openDelivered = true;
-          return listener?.open();
+          return listener?.onOpen();
         case 'text':
           if (!mayDeliver) return;
           if (!ended() && isErrorFrame(act.text)) errorFrameSeen = true;
-          return listener?.message(act.text);
+          return listener?.onMessage(act.text);
         case 'binary':
           if (!mayDeliver) return;
-          return listener?.message(act.data);
+          return listener?.onMessage(act.data);
         case 'activity':
           if (!mayDeliver) return;
-          return listener?.activity();
+          return listener?.onActivity();
         case 'close':
           if (!mayDeliver) return;
           serverEnded = true;
           if (!ended()) closeSeenBeforeEnd = true;
-          return listener?.close(act.code, act.reason);
+          return listener?.onClose(act.code, act.reason);
         case 'fail':
           if (!mayDeliver) return;
           serverEnded = true;
-          return listener?.error(act.failure);
+          return listener?.onError(act.failure);
         case 'wait':
           return advance(act.ms);
         case 'pause':

@@ -9,21 +9,12 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import {
-  SisError,
-  SisOverflowError,
-  SisProtocolError,
-  SisTimeoutError,
-  createSisClient,
-  toReadable,
-  type SisClient,
-  type SisClientOptions,
-  type SisEvent,
-} from '../../lib/index.js';
+import { SisError, SisOverflowError, SisProtocolError, SisTimeoutError, createSisClient, type SisClient, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
+import { toReadable } from '../../lib/node/index.js';
 import { binaryFrame, END, frameHeader, rawPeer, START, stream, type RawConnection, type RawPeer } from './peers.js';
 import { activeResources, heapAfterGc, liveBytes, MiB, record, resourceGrowth, SocketWatch, StrayNotifications, type ResourceCounts } from './support.js';
 
-const clientFor = (endpoint: string, options: Partial<SisClientOptions> = {}): SisClient =>
+const clientFor = (endpoint: string, options: Partial<SisConnectionOptions> = {}): SisClient =>
   createSisClient({ endpoint, projectId: 'p', auth: { token: 't' }, ...options });
 
 /** The error a session ends with, and its events (fails the test if it completes). */

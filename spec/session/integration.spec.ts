@@ -5,21 +5,7 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
 import { BehaviorSubject, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
-import {
-  SisConnectionError,
-  SisError,
-  SisHandshakeError,
-  SisProtocolError,
-  SisRequestError,
-  SisServiceError,
-  SisTimeoutError,
-  createSisClient,
-  synthesize$,
-  type AudioChunk,
-  type SisClient,
-  type SisClientOptions,
-  type SisEvent,
-} from '../../lib/index.js';
+import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, synthesize$, type AudioChunk, type SisClient, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
 import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions, type Fault } from '../../lib/emulator/index.js';
 import { resolveRequest, toStartCommand, type SynthesisRequest } from '../../lib/protocol/request.js';
 import { errorOf } from '../helpers/errors.js';
@@ -30,7 +16,7 @@ describe('synthesize$ against the emulator', () => {
   let emulator: Emulator;
   let client: SisClient;
 
-  const start = async (options: EmulatorOptions = {}, clientOptions: Partial<SisClientOptions> = {}): Promise<void> => {
+  const start = async (options: EmulatorOptions = {}, clientOptions: Partial<SisConnectionOptions> = {}): Promise<void> => {
     emulator = await startEmulator({ port: 0, ...options });
     client = createSisClient({
       endpoint: emulator.url,

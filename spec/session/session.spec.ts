@@ -1,19 +1,7 @@
 import { expect } from 'chai';
 import { NEVER, Observable, of, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  SisAuthError,
-  SisConnectionError,
-  SisHandshakeError,
-  SisProtocolError,
-  SisRequestError,
-  SisServiceError,
-  SisTimeoutError,
-  createSisClient,
-  type AudioChunk,
-  type SisClientOptions,
-  type SisEvent,
-} from '../../lib/index.js';
+import { SisAuthError, SisConnectionError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, type AudioChunk, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
 import {
   TRACE,
   activity,
@@ -37,7 +25,7 @@ const TOKEN = 'token-for-marble-tests';
 const setup = (
   scheduler: TestScheduler,
   script: Observable<ServerAction>,
-  extra: Partial<SisClientOptions> = {},
+  extra: Partial<SisConnectionOptions> = {},
 ) => {
   const fake = fakeSockets(scheduler, () => script);
   const client = createSisClient({

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SisConfigError, createSisClient, type SisClientOptions } from '../../lib/index.js';
 import { isLoopbackHost, parseEndpoint, rttsUrl } from '../../lib/transport/endpoint.js';
+import type { WebSocketFactory } from '../../lib/transport/websocket-like.js';
 
 const base: SisClientOptions = { endpoint: 'ws://127.0.0.1:8080', projectId: 'p1', auth: { token: 'secret-token-value' } };
 
@@ -27,14 +28,28 @@ describe('endpoints and options', () => {
     expect(proxied && rttsUrl(proxied, 'a/b c')).to.equal('ws://127.0.0.1:9/proxy/v1/a%2Fb%20c/rtts');
   });
 
-  it('verifies certificates unless allowInsecure', () => {
-    expect(parseEndpoint('wss://sis-ext.cn-east-3.myhuaweicloud.com', false).endpoint?.rejectUnauthorized).to.equal(true);
-    expect(parseEndpoint('wss://sis-ext.cn-east-3.myhuaweicloud.com', true).endpoint?.rejectUnauthorized).to.equal(false);
+  it('verifies certificates unless rejectUnauthorized is false, whatever allowPlainWs says', () => {
+    const asked = (options: Partial<SisClientOptions>): boolean[] => {
+      const seen: boolean[] = [];
+      const webSocketFactory: WebSocketFactory = (request) => {
+        seen.push(request.rejectUnauthorized);
+        return { send: () => undefined, close: () => undefined, terminate: () => undefined };
+      };
+      createSisClient({ ...base, endpoint: 'wss://sis-ext.cn-east-3.myhuaweicloud.com', ...options, webSocketFactory } as SisClientOptions)
+        .synthesize$({ text: 'x' })
+        .subscribe()
+        .unsubscribe();
+      return seen;
+    };
+    expect(asked({})).to.deep.equal([true]);
+    expect(asked({ allowPlainWs: true })).to.deep.equal([true]);
+    expect(asked({ rejectUnauthorized: false })).to.deep.equal([false]);
+    expect(configProblems({ ...base, rejectUnauthorized: 'no' })).to.deep.equal(['rejectUnauthorized: must be a boolean']);
   });
 
-  it('refuses plain ws:// to a remote host unless allowInsecure is set', () => {
+  it('refuses plain ws:// to a remote host unless allowPlainWs is set', () => {
     expect(configProblems({ ...base, endpoint: 'ws://sis-ext.cn-north-4.myhuaweicloud.com' })[0]).to.match(/^endpoint: plain ws:\/\/ is only allowed to loopback hosts/);
-    expect(() => createSisClient({ ...base, endpoint: 'ws://sis-ext.cn-north-4.myhuaweicloud.com', allowInsecure: true })).not.to.throw();
+    expect(() => createSisClient({ ...base, endpoint: 'ws://sis-ext.cn-north-4.myhuaweicloud.com', allowPlainWs: true })).not.to.throw();
   });
 
   it('lists every problem with the options, and never shows the token', () => {

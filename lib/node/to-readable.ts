@@ -1,17 +1,17 @@
 import { Readable } from 'node:stream';
 import type { Subscription } from 'rxjs';
 import { SisOverflowError } from '../errors.js';
-import { bytesOf, type AudioData } from './audio-data.js';
-import { openSource, type AudioSource } from './audio-source.js';
+import { bytesOf, type AudioData } from '../audio/audio-data.js';
+import { openSource, type AudioSource } from '../consume/audio-source.js';
 
 export interface ToReadableOptions {
   /** Bytes the stream buffers before it pauses the source (Node's `highWaterMark`). Default 64 KiB. */
-  readonly highWaterMark?: number;
+  readonly highWaterMark?: number | undefined;
   /**
    * For a plain Observable only (it cannot be paused): bytes buffered for a lagging consumer before
    * the stream is destroyed with a {@link SisOverflowError}. Default 16 MiB.
    */
-  readonly maxBufferedBytes?: number;
+  readonly maxBufferedBytes?: number | undefined;
 }
 
 /**

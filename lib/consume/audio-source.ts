@@ -1,7 +1,7 @@
 /** A source that Node-side consumers (streams, async iteration) can slow down. */
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { SisConfigError } from '../errors.js';
-import { sourceProblems } from './checks.js';
+import { sourceProblems } from '../checks.js';
 
 /**
  * Either a function given a `paused$` flag to pass on (e.g. to `client.synthesize$(request, { paused$ })`),

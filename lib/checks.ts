@@ -1,6 +1,6 @@
 /** Argument checks shared by the operators: each returns the problems it finds, none when all is well. */
 import { isObservable } from 'rxjs';
-import type { Problem } from '../errors.js';
+import type { Problem } from './errors.js';
 
 export const positiveInteger = (path: string, value: unknown): Problem[] =>
   Number.isInteger(value) && Number(value) >= 1 ? [] : [{ path, message: `must be a positive integer, got ${String(value)}` }];

@@ -1,24 +1,24 @@
 import { catchError, defer, from, identity, map, of, throwError, type Observable } from 'rxjs';
 import { SisConfigError, SisError, SisItemError } from '../errors.js';
-import { clientProblems, positiveInteger } from './checks.js';
+import { clientProblems, positiveInteger } from '../checks.js';
 import type { SynthesisRequest } from '../protocol/request.js';
 import type { SisClient } from '../session/client.js';
 import type { AudioChunk } from '../session/events.js';
-import { collectAudio } from './collect-audio.js';
-import { concatMapEager } from './concat-map-eager.js';
-import { retrySynthesis, type RetryOptions } from './retry-synthesis.js';
+import { collectAudio } from '../operators/collect-audio.js';
+import { concatMapEager } from '../operators/concat-map-eager.js';
+import { retrySynthesis, type RetryOptions } from '../operators/retry-synthesis.js';
 
 export interface ManyOptions {
   readonly client: Pick<SisClient, 'synthesize$'>;
   /** Sessions at once. Default 2. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * `'fail-fast'` (default): the first failure fails the whole with a {@link SisItemError}.
    * `'settle'`: every request gets an outcome, failures included.
    */
-  readonly mode?: 'fail-fast' | 'settle';
+  readonly mode?: 'fail-fast' | 'settle' | undefined;
   /** Retry each request on its own. */
-  readonly retry?: RetryOptions;
+  readonly retry?: RetryOptions | undefined;
 }
 
 export interface SynthesisSuccess {
@@ -44,25 +44,25 @@ export type SynthesisOutcome = SynthesisSuccess | SynthesisFailure;
  * Synthesises many requests, up to `concurrency` at once, emitting one result per request in
  * input order (each as soon as it and those before it are done). In `'settle'` mode a failure is
  * reported as `{ ok: false, error }` and the others go on; by default it fails the whole.
- * @example synthesizeMany(lines.map((text) => ({ text })), { client, mode: 'settle' }).subscribe(save)
+ * @example synthesizeMany$(lines.map((text) => ({ text })), { client, mode: 'settle' }).subscribe(save)
  */
-export function synthesizeMany(
+export function synthesizeMany$(
   requests: Iterable<SynthesisRequest>,
   options: ManyOptions & { readonly mode: 'settle' },
 ): Observable<SynthesisOutcome>;
-export function synthesizeMany(
+export function synthesizeMany$(
   requests: Iterable<SynthesisRequest>,
   options: ManyOptions & { readonly mode?: 'fail-fast' },
 ): Observable<SynthesisSuccess>;
-export function synthesizeMany(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome>;
-export function synthesizeMany(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome> {
+export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome>;
+export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome> {
   return defer(() => {
     const { client, concurrency = 2, mode = 'fail-fast', retry } = options;
     const problems = [...clientProblems(client), ...positiveInteger('concurrency', concurrency)];
     if (mode !== 'fail-fast' && mode !== 'settle') problems.push({ path: 'mode', message: `must be 'fail-fast' or 'settle', got ${String(mode)}` });
     const iterable = typeof requests === 'object' && requests !== null && Symbol.iterator in requests;
     if (!iterable) problems.push({ path: 'requests', message: 'must be an array (or other iterable) of requests' });
-    if (problems.length > 0) throw new SisConfigError(problems, 'synthesizeMany arguments');
+    if (problems.length > 0) throw new SisConfigError(problems, 'synthesizeMany$ arguments');
     return from(requests).pipe(
       concatMapEager((request, index) => {
         let traceId: string | undefined;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { SisConfigError, WAV_UNKNOWN_SIZE, wavHeader, wavHeaderLength } from '../../lib/index.js';
-import { parseWav } from './wav-reader.js';
+import { SisConfigError, wavHeader } from '../../lib/index.js';
+import { WAV_UNKNOWN_SIZE, wavHeaderLength } from '../../lib/audio/wav-header.js';
+import { parseWav } from '../helpers/wav-reader.js';
 
 describe('wavHeader', () => {
   it('writes a 44-byte PCM header: format 1, mono, 16-bit, at the rate, with exact sizes', () => {

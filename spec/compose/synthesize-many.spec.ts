@@ -1,22 +1,13 @@
 import { expect } from 'chai';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  SisConfigError,
-  SisItemError,
-  SisRequestError,
-  SisServiceError,
-  createSisClient,
-  synthesizeMany,
-  type AudioChunk,
-  type SynthesisOutcome,
-} from '../../lib/index.js';
+import { SisConfigError, SisItemError, SisRequestError, SisServiceError, createSisClient, synthesizeMany$, type AudioChunk, type SynthesisOutcome } from '../../lib/index.js';
 import { TRACE, binary, endFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-import { chunk, stubClient } from './stub-client.js';
+import { chunk, stubClient } from '../helpers/stub-client.js';
 
 const quota = new SisServiceError({ traceId: 'tb', errorCode: 'SIS.0411', errorMsg: 'property invalid' });
 
-describe('synthesizeMany', () => {
+describe('synthesizeMany$', () => {
   let scheduler: TestScheduler;
   beforeEach(() => {
     scheduler = createTestScheduler();
@@ -28,7 +19,7 @@ describe('synthesizeMany', () => {
       const b = cold('-b|', { b: chunk('tb', 0, 0, 2, 3) });
       const c = cold('-----c|', { c: chunk('tc', 0, 0, 4) });
       const client = stubClient({ a, b, c });
-      expectObservable(synthesizeMany([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client })).toBe('------(xy)--(z|)', {
+      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client })).toBe('------(xy)--(z|)', {
         x: { index: 0, request: { text: 'a' }, ok: true, audio: Uint8Array.from([1, 1]), traceId: 'ta' },
         y: { index: 1, request: { text: 'b' }, ok: true, audio: Uint8Array.from([2, 3]), traceId: 'tb' },
         z: { index: 2, request: { text: 'c' }, ok: true, audio: Uint8Array.from([4]), traceId: 'tc' },
@@ -46,7 +37,7 @@ describe('synthesizeMany', () => {
         b: cold<AudioChunk>('-#', undefined, quota),
         c: cold<AudioChunk>('--|'),
       });
-      expectObservable(synthesizeMany([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client, mode: 'settle', concurrency: 3 })).toBe('--(xyz|)', {
+      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client, mode: 'settle', concurrency: 3 })).toBe('--(xyz|)', {
         x: { index: 0, request: { text: 'a' }, ok: true, audio: Uint8Array.from([1]), traceId: 'ta' },
         y: { index: 1, request: { text: 'b' }, ok: false, error: quota },
         z: { index: 2, request: { text: 'c' }, ok: true, audio: new Uint8Array(0), traceId: undefined },
@@ -58,7 +49,7 @@ describe('synthesizeMany', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const a = cold('----a|', { a: chunk('ta', 0, 0, 1) });
       const client = stubClient({ a, b: cold<AudioChunk>('-#', undefined, quota) });
-      expectObservable(synthesizeMany([{ text: 'a' }, { text: 'b' }], { client })).toBe('-#', undefined, new SisItemError({ index: 1, cause: quota }));
+      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }], { client })).toBe('-#', undefined, new SisItemError({ index: 1, cause: quota }));
       expectSubscriptions(a.subscriptions).toBe('^!');
     });
   });
@@ -67,7 +58,7 @@ describe('synthesizeMany', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const fake = fakeSockets(scheduler, () => cold('-o-s-a-e', { o: open, s: startFrame(), a: binary(7), e: endFrame() }));
       const client = createSisClient({ endpoint: 'ws://127.0.0.1:9', projectId: 'p', auth: { token: 'x' }, webSocketFactory: fake.factory, scheduler });
-      expectObservable(synthesizeMany([{ text: 'hi' }, { text: '' }], { client, mode: 'settle' })).toBe('-------(xy|)', {
+      expectObservable(synthesizeMany$([{ text: 'hi' }, { text: '' }], { client, mode: 'settle' })).toBe('-------(xy|)', {
         x: { index: 0, request: { text: 'hi' }, ok: true, audio: Uint8Array.from([7]), traceId: TRACE },
         y: {
           index: 1,
@@ -82,11 +73,11 @@ describe('synthesizeMany', () => {
   it('completes at once for no requests, and refuses an unknown mode', () => {
     scheduler.run(({ expectObservable }) => {
       const client = stubClient({});
-      expectObservable(synthesizeMany([], { client })).toBe('|');
-      expectObservable(synthesizeMany([{ text: 'x' }], { client, mode: 'sometimes' as 'settle' })).toBe(
+      expectObservable(synthesizeMany$([], { client })).toBe('|');
+      expectObservable(synthesizeMany$([{ text: 'x' }], { client, mode: 'sometimes' as 'settle' })).toBe(
         '#',
         undefined,
-        new SisConfigError([{ path: 'mode', message: "must be 'fail-fast' or 'settle', got sometimes" }], 'synthesizeMany arguments'),
+        new SisConfigError([{ path: 'mode', message: "must be 'fail-fast' or 'settle', got sometimes" }], 'synthesizeMany$ arguments'),
       );
       expect(client.calls).to.have.length(0);
     });

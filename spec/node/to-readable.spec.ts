@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { Subject, concat, of, throwError, type Observable } from 'rxjs';
-import { SisOverflowError, SisServiceError, toReadable, type AudioChunk } from '../../lib/index.js';
-import { chunk } from './stub-client.js';
+import { SisOverflowError, SisServiceError, type AudioChunk } from '../../lib/index.js';
+import { toReadable } from '../../lib/node/index.js';
+import { chunk } from '../helpers/stub-client.js';
 
 const bytes = (n: number, value = 1): AudioChunk => chunk('t', 0, 0, ...new Array<number>(n).fill(value));
 

@@ -1,5 +1,5 @@
 import { SisConfigError } from '../errors.js';
-import { positiveInteger } from './checks.js';
+import { positiveInteger } from '../checks.js';
 
 // How good a place to cut is; a part ends at the best kind found within the limit.
 const SENTENCE = 3;

@@ -10,14 +10,14 @@ import type { AudioFormat } from '../protocol/wire.js';
 /** The stream's format, as in the request (a {@link SynthesisRequest} can be passed as it is). */
 export interface AudioFormatOptions {
   /** Default `'pcm'`, as in a request. */
-  readonly audioFormat?: AudioFormat;
+  readonly audioFormat?: AudioFormat | undefined;
   /** Hz; default 8000, as in a request. */
-  readonly sampleRate?: number;
+  readonly sampleRate?: number | undefined;
 }
 
 export interface WavHeaderOptions extends AudioFormatOptions {
   /** Length of the audio data in bytes; omitted: unknown (streaming), sizes are written as 0xFFFFFFFF. */
-  readonly dataBytes?: number;
+  readonly dataBytes?: number | undefined;
 }
 
 /** The size written for a length that is not known yet: the streaming convention. */

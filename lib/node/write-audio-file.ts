@@ -3,12 +3,12 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import { SisConfigError, SisFileError, type Problem } from '../errors.js';
-import { bytesOf, type AudioData } from './audio-data.js';
-import { resolveAudioFormat, wavHeader, type AudioFormatOptions } from './wav-header.js';
+import { bytesOf, type AudioData } from '../audio/audio-data.js';
+import { resolveAudioFormat, wavHeader, type AudioFormatOptions } from '../audio/wav-header.js';
 
 export interface AudioFileOptions extends AudioFormatOptions {
   /** `'wav'` (default): a WAV file with exact sizes; `'raw'`: the bytes as received. mp3 is always written as it is. */
-  readonly format?: 'wav' | 'raw';
+  readonly format?: 'wav' | 'raw' | undefined;
 }
 
 /** What `writeAudioFile` emits once the file is in place. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SisConfigError, codePointLength, splitText } from '../../lib/index.js';
+import { SisConfigError, splitText } from '../../lib/index.js';
+import { codePointLength } from '../../lib/protocol/request.js';
 
 // Pieces that make texts with every kind of cut: CJK and Latin words, all marks, spaces, newlines, emoji.
 const piece = fc.constantFrom(

@@ -1,20 +1,10 @@
 import { expect } from 'chai';
 import { defer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  SisConfigError,
-  SisPartError,
-  SisRequestError,
-  SisServiceError,
-  SisConnectionError,
-  createSisClient,
-  synthesizeLong$,
-  type AudioChunk,
-  type LongAudioChunk,
-} from '../../lib/index.js';
+import { SisConfigError, SisPartError, SisRequestError, SisServiceError, SisConnectionError, createSisClient, synthesizeLong$, type AudioChunk, type LongAudioChunk } from '../../lib/index.js';
 import { TRACE, binary, endFrame, errorFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-import { chunk, stubClient } from './stub-client.js';
+import { chunk, stubClient } from '../helpers/stub-client.js';
 
 const long = (part: number, parts: number, index: number, offset: number, traceId: string, ...bytes: number[]): LongAudioChunk => ({
   ...chunk(traceId, index, offset, ...bytes),

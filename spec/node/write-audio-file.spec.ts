@@ -3,10 +3,11 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject, concat, firstValueFrom, lastValueFrom, of, throwError } from 'rxjs';
-import { SisConnectionError, SisFileError, writeAudioFile, type AudioChunk } from '../../lib/index.js';
-import { settledFileWrites } from '../../lib/operators/write-audio-file.js';
-import { parseWav } from './wav-reader.js';
-import { chunk } from './stub-client.js';
+import { SisConnectionError, SisFileError, type AudioChunk } from '../../lib/index.js';
+import { writeAudioFile } from '../../lib/node/index.js';
+import { settledFileWrites } from '../../lib/node/write-audio-file.js';
+import { parseWav } from '../helpers/wav-reader.js';
+import { chunk } from '../helpers/stub-client.js';
 
 const audio = [chunk('t', 0, 0, 1, 2, 3, 4), chunk('t', 1, 4, 5, 6)];
 

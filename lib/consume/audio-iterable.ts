@@ -1,13 +1,13 @@
 import type { Subscription } from 'rxjs';
 import { SisConfigError, SisOverflowError } from '../errors.js';
 import { openSource, type AudioSource } from './audio-source.js';
-import { sourceProblems } from './checks.js';
+import { sourceProblems } from '../checks.js';
 
 export interface AudioIterableOptions {
   /** Items buffered ahead of the consumer before the source is paused. Default 16. */
-  readonly highWaterMark?: number;
+  readonly highWaterMark?: number | undefined;
   /** For a plain Observable only (it cannot be paused): items buffered before failing with a {@link SisOverflowError}. Default 10,000. */
-  readonly maxBuffered?: number;
+  readonly maxBuffered?: number | undefined;
 }
 
 /**

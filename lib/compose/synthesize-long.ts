@@ -1,31 +1,31 @@
 import { BehaviorSubject, catchError, combineLatest, defer, distinctUntilChanged, from, identity, map, of, tap, throwError, type Observable } from 'rxjs';
 import { SisConfigError, SisError, SisPartError } from '../errors.js';
-import { clientProblems, positiveInteger } from './checks.js';
+import { clientProblems, positiveInteger } from '../checks.js';
 import { resolveRequest, type SynthesisRequest } from '../protocol/request.js';
 import type { SisClient } from '../session/client.js';
 import type { AudioChunk } from '../session/events.js';
-import { concatMapEager } from './concat-map-eager.js';
-import { retrySynthesis, type RetryOptions } from './retry-synthesis.js';
+import { concatMapEager } from '../operators/concat-map-eager.js';
+import { retrySynthesis, type RetryOptions } from '../operators/retry-synthesis.js';
 import { splitText } from './split-text.js';
 
 export interface LongSynthesisOptions {
   readonly client: Pick<SisClient, 'synthesize$'>;
   /** Sessions at once. Default 2. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * Longest part in characters. Default 500: the limit of ordinary voices in the current docs
    * (premium voices take 10,000), and shorter parts bring the first audio sooner.
    */
-  readonly maxPartLength?: number;
+  readonly maxPartLength?: number | undefined;
   /**
    * Bytes a part running ahead may hold while waiting for its turn; past this its socket is paused.
    * Default 1 MiB.
    */
-  readonly maxBufferedBytes?: number;
+  readonly maxBufferedBytes?: number | undefined;
   /** Passed on to every session: pauses them all while the consumer lags (see `toReadable`). */
-  readonly paused$?: Observable<boolean>;
+  readonly paused$?: Observable<boolean> | undefined;
   /** Retry each part on its own (safe: a part that already sent audio is never retried). */
-  readonly retry?: RetryOptions;
+  readonly retry?: RetryOptions | undefined;
 }
 
 /** A chunk of a long synthesis: `index` and `offset` run across all parts; `traceId` is the part's session. */
