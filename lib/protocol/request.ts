@@ -6,7 +6,8 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { SisRequestError, type Problem } from '../errors.js';
 import { problemsFrom, unknownKeyProblems } from './problems.js';
 import { DEFAULT_VOICE, VOICE_PATTERN, type Voice } from './voices.js';
-import { AUDIO_FORMATS, SAMPLE_RATES, SUBTITLE_LEVELS, type AudioFormat, type StartCommand, type SubtitleLevel, type WireSampleRate } from './wire.js';
+import { oneOf, Pitch, SampleRate, Speed, Volume } from './rules.js';
+import { AUDIO_FORMATS, SUBTITLE_LEVELS, type AudioFormat, type StartCommand, type SubtitleLevel, type WireSampleRate } from './wire.js';
 
 /** Documented limits; every one can be overridden through `limits` in the client options. */
 export interface RequestLimits {
@@ -15,30 +16,17 @@ export interface RequestLimits {
 }
 export const DEFAULT_LIMITS: RequestLimits = { maxTextLength: 10_000 };
 
-/** An integer within [min, max]; the codec's name is the expectation shown to the user. */
-const intIn = (min: number, max: number): t.Type<number> => {
-  const is = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max;
-  return new t.Type<number>(`an integer from ${min} to ${max}`, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
-};
-
-/** One of a few literal values, named by listing them. */
-const oneOf = <V extends string | number>(values: readonly V[]): t.Type<V> => {
-  const is = (u: unknown): u is V => (values as readonly unknown[]).includes(u);
-  const name = values.map((v) => JSON.stringify(v)).join(' | ');
-  return new t.Type<V>(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
-};
-
 /** Codec of the public request; defaults are applied by {@link resolveRequest}. */
 export const SynthesisRequestCodec = t.intersection(
   [
     t.type({ text: t.string }),
     t.partial({
       audioFormat: oneOf(AUDIO_FORMATS),
-      sampleRate: oneOf(SAMPLE_RATES),
+      sampleRate: SampleRate,
       voice: t.string,
-      speed: intIn(-500, 500),
-      pitch: intIn(-500, 500),
-      volume: intIn(0, 100),
+      speed: Speed,
+      pitch: Pitch,
+      volume: Volume,
       subtitle: oneOf(SUBTITLE_LEVELS),
     }),
   ],

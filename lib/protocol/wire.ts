@@ -3,10 +3,9 @@
  * They are the single source of truth: every wire type below is `t.TypeOf` of its codec.
  */
 import * as t from 'io-ts';
+import { AUDIO_FORMATS, SUBTITLE_LEVELS } from './rules.js';
 
-export const AUDIO_FORMATS = ['pcm', 'alaw', 'ulaw', 'mp3'] as const;
-export const SAMPLE_RATES = [8000, 16000] as const;
-export const SUBTITLE_LEVELS = ['word_level', 'phoneme_level'] as const;
+export { AUDIO_FORMATS, SAMPLE_RATES, SUBTITLE_LEVELS } from './rules.js';
 
 const keysOf = <K extends string>(values: readonly K[]): { [P in K]: null } =>
   Object.fromEntries(values.map((v) => [v, null])) as { [P in K]: null };
