@@ -18,7 +18,7 @@ import { config, type Subscription } from 'rxjs';
 // RxJS reports stray notifications through this provider's setTimeout; made synchronous so that
 // they are counted at the moment they happen.
 import { timeoutProvider } from 'rxjs/internal/scheduler/timeoutProvider';
-import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisClient, type SisEvent } from '../lib/index.js';
+import { SisConnectionError, type SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisClient, type SisEvent } from '../lib/index.js';
 import type { Fault, SessionFault } from '../lib/emulator/index.js';
 
 const env = (name: string, fallback: number): number => {
@@ -99,7 +99,7 @@ const sameCounts = (a: Record<string, number>, b: Record<string, number>): boole
 const socketTracker = (): { readonly created: () => number; readonly allClosed: () => Promise<void> } => {
   let created = 0;
   let open = 0;
-  let waiters: (() => void)[] = [];
+  const waiters: (() => void)[] = [];
   subscribe('net.client.socket', (message: unknown) => {
     const socket = (message as { socket: Socket }).socket;
     created++;

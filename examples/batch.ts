@@ -16,7 +16,9 @@ try {
     { text: '请按零转人工服务。', sampleRate: 16000 },
   ] as const;
 
-  const outcomes = await lastValueFrom(synthesizeMany$(prompts, { client, concurrency: 2, mode: 'settle' }).pipe(toArray()));
+  // Each request is retried on its own after a transient failure (a refused voice is not transient).
+  const retry = { count: 2, initialDelay: 200 };
+  const outcomes = await lastValueFrom(synthesizeMany$(prompts, { client, concurrency: 2, mode: 'settle', retry }).pipe(toArray()));
   for (const outcome of outcomes) {
     if (outcome.ok) console.log(`#${outcome.index} ok: ${outcome.audio.byteLength} bytes (trace ${outcome.traceId})`);
     else console.log(`#${outcome.index} failed: ${outcome.error.code} ${outcome.error.message}`);

@@ -28,8 +28,9 @@ try {
   const parts = splitText(story, 120);
   console.log(`${characters(story)} characters → ${parts.length} parts of ${parts.map(characters).join(', ')} characters`);
 
+  // A part running ahead of the one being written holds up to highWaterMark bytes, then its socket is paused.
   const file = await lastValueFrom(
-    synthesizeLong$(request, { client, maxPartLength: 120, concurrency: 2, retry: { count: 2 } }).pipe(
+    synthesizeLong$(request, { client, maxPartLength: 120, concurrency: 2, highWaterMark: 256 * 1024, retry: { count: 2 } }).pipe(
       // Each chunk says which part it belongs to: enough for a progress display.
       tap((chunk) => {
         if (chunk.index % 200 === 0) {

@@ -31,9 +31,10 @@ try {
   await pipeline(readable, slowSpeaker);
   console.log(`toReadable: ${total} bytes through a slow consumer; at most ${peak} bytes ever waited in memory`);
 
-  // 2. for await: one chunk at a time; break unsubscribes, which closes the socket.
+  // 2. for await: one chunk at a time; break unsubscribes, which closes the socket. Here the limit
+  //    counts items (chunks), not bytes: the socket is paused while 8 chunks wait for the loop.
   let chunks = 0;
-  for await (const chunk of audioIterable((paused$) => client.synthesize$(request, { paused$ }))) {
+  for await (const chunk of audioIterable((paused$) => client.synthesize$(request, { paused$ }), { highWaterMark: 8 })) {
     chunks += 1;
     if (chunk.offset > 64 * 1024) break;
   }

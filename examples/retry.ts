@@ -18,7 +18,7 @@ try {
     client.synthesize$({ text: '网络不好也能合成。' }).pipe(
       retrySynthesis({
         count: 3,
-        delay: 200,
+        initialDelay: 200,
         maxDelay: 2_000,
         jitter: 0.5,
         onRetry: ({ attempt, delayMs, error }) => console.log(`retry ${attempt} in ${delayMs} ms after: ${String(error)}`),

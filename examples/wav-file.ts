@@ -20,6 +20,9 @@ try {
   // 1. Straight to disk. No partial file is ever left at the path, whatever happens.
   const file = await lastValueFrom(client.synthesize$(request).pipe(writeAudioFile(join(tmpdir(), 'welcome.wav'), request)));
   console.log(`writeAudioFile: ${file.path} (${file.fileBytes} bytes, ${file.audioBytes} of audio)`);
+  // The same, without a container: the bytes as the service sent them.
+  const raw = await lastValueFrom(client.synthesize$(request).pipe(writeAudioFile(join(tmpdir(), 'welcome.pcm'), { ...request, container: 'raw' })));
+  console.log(`writeAudioFile, container 'raw': ${raw.path} (${raw.fileBytes} bytes)`);
 
   // 2. In memory, with exact sizes: e.g. for an HTTP response body.
   const wav = await lastValueFrom(client.synthesize$({ ...request, audioFormat: 'alaw' }).pipe(collectWav({ ...request, audioFormat: 'alaw' })));

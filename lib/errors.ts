@@ -17,6 +17,7 @@ import { channel } from 'node:diagnostics_channel';
 export const ERROR_CHANNEL = 'rx-sis-tts:error';
 const errorChannel = channel(ERROR_CHANNEL);
 
+/** The stable `code` of each error class: switch on it (see {@link SisFailure}) rather than on messages. */
 export type SisErrorCode =
   | 'REQUEST_INVALID'
   | 'CONFIG_INVALID'
@@ -31,26 +32,73 @@ export type SisErrorCode =
   | 'ITEM_FAILED'
   | 'BUFFER_OVERFLOW';
 
+/**
+ * The one way a message carries the trace id: a trailing ` [trace …]`. A wrapper (part, item) quotes
+ * its cause's message, which already ends with the same trace id: it is not added twice.
+ */
+const withTrace = (message: string, traceId: string | undefined): string => {
+  if (traceId === undefined) return message;
+  const suffix = ` [trace ${traceId}]`;
+  return message.endsWith(suffix) ? message : `${message}${suffix}`;
+};
+
+/** Node's error code (`ENOSPC`, `ECONNREFUSED` …) of a cause, when it has one. */
+const systemCodeOf = (cause: unknown): string | undefined => {
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+};
+
+// Causes nest (a part's error wraps a session's, which wraps a socket error): a bound keeps a cycle
+// made by hand from recursing forever.
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * What JSON shows of a cause: a SisError as its own JSON, any other Error as its name, message and
+ * code, anything else as its type only. Never the raw value: an object from a token provider or an
+ * HTTP client may hold a token or a header.
+ */
+const causeSummary = (cause: unknown, depth: number): unknown => {
+  if (cause instanceof SisError) return depth < MAX_CAUSE_DEPTH ? plainError(cause, depth + 1) : `${cause.name} (${cause.code})`;
+  if (cause instanceof Error) {
+    const code = systemCodeOf(cause);
+    return { name: cause.name, message: cause.message, ...(code === undefined ? {} : { code }) };
+  }
+  if (typeof cause === 'object' && cause !== null) return `object ${cause.constructor?.name ?? ''}`.trimEnd();
+  return typeof cause;
+};
+
+const plainError = (error: SisError, depth: number): Record<string, unknown> => {
+  const plain: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== 'cause' && value !== undefined) plain[key] = value;
+  }
+  if (error.cause !== undefined) plain['cause'] = causeSummary(error.cause, depth);
+  return plain;
+};
+
+/**
+ * The base of every error the library reports; narrow to a class with {@link isSisError} and
+ * `switch (error.code)`. When the service's `traceId` is known the message ends with `[trace …]`.
+ */
 export abstract class SisError extends Error {
   abstract readonly code: SisErrorCode;
   readonly traceId: string | undefined;
   readonly retryable: boolean;
 
   protected constructor(message: string, details: { traceId?: string | undefined; retryable: boolean; cause?: unknown }) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(withTrace(message, details.traceId), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.traceId = details.traceId;
     this.retryable = details.retryable;
     if (errorChannel.hasSubscribers) queueMicrotask(() => errorChannel.publish(this));
   }
 
-  /** Plain data for logs and JSON: no stack, no cause. */
+  /**
+   * Plain data for logs and JSON: the fields, no stack, and a summary of the `cause` (a SisError's
+   * own JSON; another Error's name, message and code; else only its type), never the raw cause.
+   */
   toJSON(): Record<string, unknown> {
-    const plain: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
-    for (const [key, value] of Object.entries(this)) {
-      if (key !== 'cause' && value !== undefined) plain[key] = value;
-    }
-    return plain;
+    return plainError(this, 0);
   }
 }
 
@@ -61,8 +109,7 @@ export interface Problem {
   readonly message: string;
 }
 
-const listProblems = (problems: readonly Problem[]): string =>
-  problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
+const listProblems = (problems: readonly Problem[]): string => problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
 
 /** The synthesis request is invalid; nothing was sent. `problems` lists every issue found. */
 export class SisRequestError extends SisError {
@@ -90,10 +137,7 @@ export class SisAuthError extends SisError {
   readonly status: number | undefined;
   readonly errorCode: string | undefined;
   readonly errorMsg: string | undefined;
-  constructor(
-    message: string,
-    details: { status?: number; errorCode?: string; errorMsg?: string; retryable?: boolean; cause?: unknown } = {},
-  ) {
+  constructor(message: string, details: { status?: number; errorCode?: string; errorMsg?: string; retryable?: boolean; cause?: unknown } = {}) {
     super(message, { retryable: details.retryable ?? false, cause: details.cause });
     this.status = details.status;
     this.errorCode = details.errorCode;
@@ -129,10 +173,7 @@ export class SisConnectionError extends SisError {
   readonly code = 'CONNECTION_LOST';
   readonly closeCode: number | undefined;
   readonly closeReason: string;
-  constructor(
-    message: string,
-    details: { closeCode?: number | undefined; closeReason?: string; traceId?: string | undefined; cause?: unknown } = {},
-  ) {
+  constructor(message: string, details: { closeCode?: number | undefined; closeReason?: string; traceId?: string | undefined; cause?: unknown } = {}) {
     super(message, { traceId: details.traceId, retryable: true, cause: details.cause });
     this.closeCode = details.closeCode;
     this.closeReason = details.closeReason ?? '';
@@ -155,10 +196,7 @@ export class SisTimeoutError extends SisError {
   readonly phase: TimeoutPhase;
   readonly timeoutMs: number;
   constructor(phase: TimeoutPhase, timeoutMs: number, traceId?: string) {
-    super(`timed out after ${timeoutMs} ms ${phaseWords[phase]} (timeouts.${phase})${traceId === undefined ? '' : ` [trace ${traceId}]`}`, {
-      traceId,
-      retryable: true,
-    });
+    super(`timed out after ${timeoutMs} ms ${phaseWords[phase]} (timeouts.${phase})`, { traceId, retryable: true });
     this.phase = phase;
     this.timeoutMs = timeoutMs;
   }
@@ -177,8 +215,17 @@ export class SisProtocolError extends SisError {
 
 // Internal errors, timeouts and the concurrency cap are transient (protocol.md, error codes table).
 const transientCodes = new Set([
-  'SIS.0001', 'SIS.0003', 'SIS.0100', 'SIS.0033', 'SIS.0304', 'SIS.0312',
-  'SIS.0401', 'SIS.0412', 'SIS.0413', 'SIS.0414', 'SIS.0416',
+  'SIS.0001',
+  'SIS.0003',
+  'SIS.0100',
+  'SIS.0033',
+  'SIS.0304',
+  'SIS.0312',
+  'SIS.0401',
+  'SIS.0412',
+  'SIS.0413',
+  'SIS.0414',
+  'SIS.0416',
 ]);
 
 /** True for SIS error codes worth retrying (internal errors, timeouts, concurrency cap). */
@@ -208,7 +255,7 @@ export class SisServiceError extends SisError {
       details.errorCode === undefined
         ? `synthesis ended with reason ${details.reason ?? 'ERROR'}`
         : `${fatal ? 'fatal ' : ''}service error ${details.errorCode}${details.errorMsg === undefined ? '' : `: ${details.errorMsg}`}`;
-    super(`${what}${details.traceId === undefined ? '' : ` [trace ${details.traceId}]`}`, {
+    super(what, {
       traceId: details.traceId,
       retryable: details.errorCode === undefined ? true : isTransientServiceCode(details.errorCode),
     });
@@ -239,11 +286,6 @@ export class SisFileError extends SisError {
     this.systemCode = systemCode;
   }
 }
-
-const systemCodeOf = (cause: unknown): string | undefined => {
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
-};
 
 /** The text of a long synthesis was split into parts and one part failed; `cause` is that part's error. */
 export class SisPartError extends SisError {

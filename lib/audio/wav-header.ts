@@ -4,8 +4,9 @@
  * RIFF spec asks for.
  */
 import { SisConfigError, type Problem } from '../errors.js';
+import { check, objectProblems, oneOf, optional } from '../checks.js';
 import { REQUEST_DEFAULTS } from '../protocol/request.js';
-import type { AudioFormat } from '../protocol/wire.js';
+import { AUDIO_FORMATS, type AudioFormat } from '../protocol/wire.js';
 
 /** The stream's format, as in the request (a {@link SynthesisRequest} can be passed as it is). */
 export interface AudioFormatOptions {
@@ -28,19 +29,20 @@ const FORMAT_TAGS = { pcm: 1, alaw: 6, ulaw: 7 } as const;
 /** Length of the header {@link wavHeader} makes: 44 bytes for PCM, 58 for G.711. */
 export const wavHeaderLength = (audioFormat: Exclude<AudioFormat, 'mp3'>): number => (audioFormat === 'pcm' ? 44 : 58);
 
+/** The problems with a stream's format, for functions that list them with problems of their own. */
+export const audioFormatProblems = (options: AudioFormatOptions): Problem[] => {
+  if (typeof options !== 'object' || options === null) return objectProblems('options', options, 'the request, or { audioFormat, sampleRate }');
+  return [
+    ...optional(oneOf(AUDIO_FORMATS))('audioFormat', options.audioFormat),
+    ...optional(check('a positive integer (Hz)', (value) => Number.isInteger(value) && Number(value) > 0))('sampleRate', options.sampleRate),
+  ];
+};
+
 /** Resolves the defaults and checks what a WAV header needs. */
 export const resolveAudioFormat = (options: AudioFormatOptions): { audioFormat: AudioFormat; sampleRate: number } => {
-  const audioFormat = options.audioFormat ?? REQUEST_DEFAULTS.audioFormat;
-  const sampleRate = options.sampleRate ?? REQUEST_DEFAULTS.sampleRate;
-  const problems: Problem[] = [];
-  if (!Object.hasOwn(FORMAT_TAGS, audioFormat) && audioFormat !== 'mp3') {
-    problems.push({ path: 'audioFormat', message: `must be 'pcm', 'alaw', 'ulaw' or 'mp3', got ${String(audioFormat)}` });
-  }
-  if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
-    problems.push({ path: 'sampleRate', message: `must be a positive integer (Hz), got ${String(sampleRate)}` });
-  }
+  const problems = audioFormatProblems(options);
   if (problems.length > 0) throw new SisConfigError(problems, 'audio format');
-  return { audioFormat, sampleRate };
+  return { audioFormat: options.audioFormat ?? REQUEST_DEFAULTS.audioFormat, sampleRate: options.sampleRate ?? REQUEST_DEFAULTS.sampleRate };
 };
 
 /**
@@ -57,9 +59,8 @@ export const wavHeader = (options: WavHeaderOptions = {}): Uint8Array => {
     throw new SisConfigError([{ path: 'audioFormat', message: 'mp3 has no WAV header (write mp3 as it is)' }], 'audio format');
   }
   const { dataBytes } = options;
-  if (dataBytes !== undefined && (!Number.isSafeInteger(dataBytes) || dataBytes < 0)) {
-    throw new SisConfigError([{ path: 'dataBytes', message: `must be a non-negative integer, got ${String(dataBytes)}` }], 'audio format');
-  }
+  const problems = optional(check('a whole number of bytes ≥ 0', (value) => Number.isSafeInteger(value) && Number(value) >= 0))('dataBytes', dataBytes);
+  if (problems.length > 0) throw new SisConfigError(problems, 'audio format');
   const pcm = audioFormat === 'pcm';
   const headerLength = wavHeaderLength(audioFormat);
   const bytesPerSample = pcm ? 2 : 1;

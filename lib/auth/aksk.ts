@@ -3,6 +3,7 @@
  * The same canonical form serves the client (signHandshake) and the emulator's verifier.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { safeDecodeURIComponent } from '../transport/endpoint.js';
 
 export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 
@@ -36,21 +37,13 @@ export const parseSdkDate = (value: string): Date | undefined => {
 export const signerEncode = (text: string): string =>
   encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-const decoded = (part: string): string => {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
-};
-
 /**
  * Each path segment decoded, then encoded the signer's way, and always a trailing `/`:
  * `/v1/p%20q/rtts` → `/v1/p%20q/rtts/`. Decoding first makes the result the same whether or not the
  * path arrives percent-encoded (a WHATWG URL encodes it; the request line on the server keeps it so).
  */
 export const canonicalUri = (pathname: string): string => {
-  const path = pathname.split('/').map((segment) => signerEncode(decoded(segment))).join('/');
+  const path = pathname.split('/').map((segment) => signerEncode(safeDecodeURIComponent(segment))).join('/');
   return path.endsWith('/') ? path : `${path}/`;
 };
 
@@ -64,8 +57,8 @@ export const canonicalQuery = (search: string): string => {
   for (const pair of query.split('&')) {
     if (pair === '') continue;
     const at = pair.indexOf('=');
-    const name = decoded(at < 0 ? pair : pair.slice(0, at));
-    const value = at < 0 ? '' : decoded(pair.slice(at + 1));
+    const name = safeDecodeURIComponent(at < 0 ? pair : pair.slice(0, at));
+    const value = at < 0 ? '' : safeDecodeURIComponent(pair.slice(at + 1));
     params.set(name, [...(params.get(name) ?? []), value]);
   }
   return [...params.keys()]

@@ -1,6 +1,6 @@
 /** Client options from environment variables, with the names Huawei's samples use where there are some. */
 import { SisConfigError, type Problem } from '../errors.js';
-import type { SisClientOptions } from '../session/options.js';
+import type { SisClientOptions, SisLocation } from '../session/options.js';
 import { parseEndpoint, REGION_PATTERN } from '../transport/endpoint.js';
 import { redactedAuth, type AuthOptions } from './token.js';
 
@@ -21,8 +21,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export const hasSisEnv = (env: Environment = process.env): boolean => Object.values(SIS_ENV).some((name) => (env[name]?.trim() ?? '') !== '');
 
 /**
- * Client options from the environment: `HUAWEICLOUD_SIS_PROJECT_ID`, `HUAWEICLOUD_SIS_REGION` (or
- * `HUAWEICLOUD_SIS_ENDPOINT`, which wins when both are set), and `HUAWEICLOUD_SIS_AK` + `HUAWEICLOUD_SIS_SK`
+ * Client options from the environment: `HUAWEICLOUD_SIS_PROJECT_ID`, `HUAWEICLOUD_SIS_REGION` or
+ * `HUAWEICLOUD_SIS_ENDPOINT` (one of the two, as in the options), and `HUAWEICLOUD_SIS_AK` + `HUAWEICLOUD_SIS_SK`
  * or `HUAWEICLOUD_SIS_TOKEN`; `HUAWEICLOUD_SIS_ENTERPRISE_PROJECT_ID` optionally. The credentials in the
  * result are hidden from `util.inspect` and JSON. Spread the result to add options of your own.
  * @throws {SisConfigError} naming every variable that is missing or malformed (never a secret's value).
@@ -44,7 +44,10 @@ export const sisOptionsFromEnv = (env: Environment = process.env): SisClientOpti
 
   const problems: Problem[] = [];
   if (projectId === undefined) problems.push({ path: SIS_ENV.projectId, message: 'is not set (the project id of the region, from the console)' });
-  if (endpoint !== undefined) {
+  if (endpoint !== undefined && region !== undefined) {
+    // The options refuse both; letting one win here would hide a leftover variable pointing elsewhere.
+    problems.push({ path: SIS_ENV.region, message: `is set together with ${SIS_ENV.endpoint}: set one of the two` });
+  } else if (endpoint !== undefined) {
     problems.push(...parseEndpoint(endpoint, false).problems.map((p) => ({ ...p, path: SIS_ENV.endpoint })));
   } else if (region === undefined) {
     problems.push({ path: SIS_ENV.region, message: `is not set: set it (e.g. cn-north-4) or ${SIS_ENV.endpoint}` });
@@ -60,11 +63,12 @@ export const sisOptionsFromEnv = (env: Environment = process.env): SisClientOpti
   } else if (token === undefined && ak === undefined) {
     problems.push({ path: SIS_ENV.ak, message: `is not set: set ${SIS_ENV.ak} and ${SIS_ENV.sk} (an access key), or ${SIS_ENV.token} (an IAM token)` });
   }
-  if (problems.length > 0 || projectId === undefined) throw new SisConfigError(problems, 'environment');
+  const location: SisLocation | undefined = endpoint !== undefined ? { endpoint } : region !== undefined ? { region } : undefined;
+  const auth: AuthOptions | undefined = token !== undefined ? { token } : ak !== undefined && sk !== undefined ? { ak, sk } : undefined;
+  if (problems.length > 0 || projectId === undefined || location === undefined || auth === undefined) throw new SisConfigError(problems, 'environment');
 
-  const auth: AuthOptions = token !== undefined ? { token } : { ak: ak ?? '', sk: sk ?? '' };
   return {
-    ...(endpoint !== undefined ? { endpoint } : { region: region ?? '' }),
+    ...location,
     projectId,
     auth: redactedAuth(auth),
     ...(enterpriseProjectId === undefined ? {} : { enterpriseProjectId }),

@@ -6,8 +6,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { isRight } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { check, fn, isHeaderValue, nonEmptyString, nonNegativeMs, objectProblems, optional, unknownKeyProblems } from '../checks.js';
 import { SisAuthError, SisConfigError, type Problem } from '../errors.js';
-import { unknownKeyProblems } from '../protocol/problems.js';
 import { isLoopbackHost, REGION_PATTERN } from '../transport/endpoint.js';
 import type { RefreshableTokenSource } from './token.js';
 import { parseJson } from '../protocol/json.js';
@@ -72,9 +72,6 @@ const keyOfPasswords = randomBytes(32);
 const OPTION_KEYS = ['userName', 'password', 'domainName', 'region', 'iamEndpoint', 'fetch', 'clock', 'refreshBeforeMs', 'timeoutMs'] as const;
 const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
-const HEADER_UNSAFE = /[\u0000-\u001f\u007f]/;
-
-const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
 
 /** Checks an IAM endpoint: https, or http to a loopback host; no credentials, query or fragment. */
 const endpointProblems = (endpoint: string): Problem[] => {
@@ -94,28 +91,22 @@ const endpointProblems = (endpoint: string): Problem[] => {
 };
 
 const optionProblems = (options: IamPasswordTokenOptions): Problem[] => {
-  if (typeof options !== 'object' || options === null) return [{ path: '', message: 'expected { userName, password, domainName, region }' }];
-  const problems = unknownKeyProblems(options, OPTION_KEYS);
-  for (const key of ['userName', 'domainName'] as const) {
-    if (!nonEmpty(options[key])) problems.push({ path: key, message: 'must be a non-empty string' });
-  }
-  if (typeof options.password !== 'string' || options.password === '') problems.push({ path: 'password', message: 'must be a non-empty string' });
-  if (typeof options.region !== 'string' || !REGION_PATTERN.test(options.region)) {
-    problems.push({ path: 'region', message: 'must be a region name like cn-north-4' });
-  }
-  if (options.iamEndpoint !== undefined) {
-    problems.push(...(typeof options.iamEndpoint === 'string' ? endpointProblems(options.iamEndpoint) : [{ path: 'iamEndpoint', message: 'must be a URL string' }]));
-  }
-  for (const key of ['fetch', 'clock'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'function') problems.push({ path: key, message: 'must be a function' });
-  }
-  for (const key of ['refreshBeforeMs', 'timeoutMs'] as const) {
-    const value = options[key];
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
-      problems.push({ path: key, message: 'must be a finite number of ms, 0 or more' });
-    }
-  }
-  return problems;
+  const notAnObject = objectProblems('', options, '{ userName, password, domainName, region }');
+  if (notAnObject.length > 0) return notAnObject;
+  const { iamEndpoint } = options;
+  return [
+    ...unknownKeyProblems(options, OPTION_KEYS),
+    ...nonEmptyString()('userName', options.userName),
+    ...nonEmptyString()('domainName', options.domainName),
+    ...nonEmptyString({ secret: true })('password', options.password),
+    ...check('a region name like cn-north-4', (value) => typeof value === 'string' && REGION_PATTERN.test(value))('region', options.region),
+    ...optional(check('a URL string', (value) => typeof value === 'string'))('iamEndpoint', iamEndpoint),
+    ...(typeof iamEndpoint === 'string' ? endpointProblems(iamEndpoint) : []),
+    ...optional(fn('a function like fetch'))('fetch', options.fetch),
+    ...optional(fn('a function returning a Date'))('clock', options.clock),
+    ...optional(nonNegativeMs)('refreshBeforeMs', options.refreshBeforeMs),
+    ...optional(nonNegativeMs)('timeoutMs', options.timeoutMs),
+  ];
 };
 
 const errorFields = (body: string): { errorCode?: string; errorMsg?: string } => {
@@ -201,7 +192,7 @@ export const iamPasswordToken = (options: IamPasswordTokenOptions): IamTokenProv
       });
     }
     const token = response.headers.get('x-subject-token');
-    if (token === null || token === '' || HEADER_UNSAFE.test(token)) {
+    if (!isHeaderValue(token)) {
       throw new SisAuthError(`IAM answered HTTP ${status} without a usable X-Subject-Token header (${who})`, { status, retryable: true });
     }
     const decoded = IamTokenBody.decode(parseJson(text));

@@ -1,7 +1,7 @@
 /** Handshake credentials: how a session gets the headers that authenticate it. */
 import { catchError, defer, from, isObservable, map, of, take, throwError, throwIfEmpty, type Observable } from 'rxjs';
+import { check, fn, isHeaderValue, isObject, objectProblems, optional, unknownKeyProblems } from '../checks.js';
 import { SisAuthError, SisError, type Problem } from '../errors.js';
-import { unknownKeyProblems } from '../protocol/problems.js';
 import { signHandshake, type AkSkAuth } from './aksk.js';
 import { withRedactedSecrets } from './redact.js';
 
@@ -25,8 +25,6 @@ export interface TokenAuth {
 /** `{ token }` (an IAM token or a provider of one) or `{ ak, sk }` (an access key that signs each handshake). */
 export type AuthOptions = TokenAuth | AkSkAuth;
 
-// A token goes into an HTTP header: control characters would let it inject headers.
-const HEADER_UNSAFE = /[\u0000-\u001f\u007f]/;
 // An AK goes into the Authorization header's `Access=` field: no spaces, commas or controls.
 const AK_PATTERN = /^[\u0021-\u002b\u002d-\u007e]+$/;
 
@@ -39,7 +37,8 @@ const checkedToken = (token: unknown): string => {
   if (typeof token !== 'string' || token.trim() === '') {
     throw new SisAuthError(`the token provider gave ${typeof token === 'string' ? 'an empty token' : `a ${typeof token}, not a string`}`);
   }
-  if (HEADER_UNSAFE.test(token)) throw new SisAuthError('the token contains control characters and cannot be sent as a header');
+  // A token goes into an HTTP header: control characters would let it inject headers.
+  if (!isHeaderValue(token)) throw new SisAuthError('the token contains control characters and cannot be sent as a header');
   return token;
 };
 
@@ -52,9 +51,7 @@ const fromProvider = (provider: () => string | PromiseLike<string> | Observable<
     take(1),
     throwIfEmpty(() => new SisAuthError('the token provider completed without giving a token')),
     catchError((cause: unknown) =>
-      throwError(() =>
-        cause instanceof SisError ? cause : new SisAuthError('the token provider failed (see error.cause)', { cause, retryable: true }),
-      ),
+      throwError(() => (cause instanceof SisError ? cause : new SisAuthError('the token provider failed (see error.cause)', { cause, retryable: true }))),
     ),
   );
 
@@ -88,35 +85,34 @@ export const redactedAuth = (auth: AuthOptions): AuthOptions =>
 
 const field = (value: object, key: string): unknown => (value as Record<string, unknown>)[key];
 
-const tokenProblems = (token: unknown): Problem[] => {
-  if (typeof token === 'function') return [];
-  if (typeof token !== 'string') return [{ path: 'auth.token', message: 'must be a string or a function returning one' }];
-  if (token.trim() === '') return [{ path: 'auth.token', message: 'must not be empty' }];
-  if (HEADER_UNSAFE.test(token)) return [{ path: 'auth.token', message: 'must not contain control characters' }];
-  return [];
-};
+// The token is a secret: its problems say what is expected, never what was given.
+const tokenProblems = check(
+  'a non-empty string without control characters, or a function returning one',
+  (token) => typeof token === 'function' || isHeaderValue(token),
+  {
+    secret: true,
+  },
+);
 
-const akSkProblems = (auth: object): Problem[] => {
-  const problems = unknownKeyProblems(auth, ['ak', 'sk', 'clock'], 'auth.');
-  const ak = field(auth, 'ak');
-  const sk = field(auth, 'sk');
-  const clock = field(auth, 'clock');
-  if (typeof ak !== 'string' || !AK_PATTERN.test(ak)) {
-    problems.push({ path: 'auth.ak', message: 'must be the access key id: printable characters without spaces or commas' });
-  }
-  if (typeof sk !== 'string' || sk === '') problems.push({ path: 'auth.sk', message: 'must be the secret access key, a non-empty string' });
-  if (clock !== undefined && typeof clock !== 'function') problems.push({ path: 'auth.clock', message: 'must be a function returning a Date' });
-  return problems;
-};
+const akSkProblems = (auth: object): Problem[] => [
+  ...unknownKeyProblems(auth, ['ak', 'sk', 'clock'], 'auth.'),
+  // Not a secret, but it sits next to one: a pair pasted the wrong way round must not show the SK.
+  ...check('an access key id (printable characters without spaces or commas)', (value) => typeof value === 'string' && AK_PATTERN.test(value), {
+    secret: true,
+  })('auth.ak', field(auth, 'ak')),
+  ...check('the secret access key, a non-empty string', (value) => typeof value === 'string' && value !== '', { secret: true })('auth.sk', field(auth, 'sk')),
+  ...optional(fn('a function returning a Date'))('auth.clock', field(auth, 'clock')),
+];
+
+const AUTH_SHAPE = '{ token: string | () => token } or { ak, sk }';
 
 /** Problems with the shape of `auth` (checked when the client is created); they never quote a secret. */
 export const authProblems = (auth: unknown): Problem[] => {
-  if (typeof auth !== 'object' || auth === null) {
-    return [{ path: 'auth', message: 'is required: { token: string | () => token } or { ak, sk }' }];
-  }
+  if (auth === undefined) return [{ path: 'auth', message: `is required: ${AUTH_SHAPE}` }];
+  if (!isObject(auth)) return objectProblems('auth', auth, AUTH_SHAPE);
   const hasToken = field(auth, 'token') !== undefined;
   const hasKey = field(auth, 'ak') !== undefined || field(auth, 'sk') !== undefined;
   if (hasToken && hasKey) return [{ path: 'auth', message: 'give either token or ak and sk, not both' }];
   if (hasKey) return akSkProblems(auth);
-  return [...unknownKeyProblems(auth, ['token'], 'auth.'), ...tokenProblems(field(auth, 'token'))];
+  return [...unknownKeyProblems(auth, ['token'], 'auth.'), ...tokenProblems('auth.token', field(auth, 'token'))];
 };

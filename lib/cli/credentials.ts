@@ -3,45 +3,43 @@
  * the process list), through the library's own {@link sisOptionsFromEnv}: a token or an AK/SK pair.
  */
 import { hasSisEnv, SIS_ENV, sisOptionsFromEnv, type Environment } from '../auth/env.js';
-import type { AuthOptions } from '../auth/token.js';
 import { SisConfigError } from '../errors.js';
-import { regionEndpoint } from '../transport/endpoint.js';
-
-export { regionEndpoint };
-
-export const ENV = SIS_ENV;
+import type { SisClientOptions } from '../session/options.js';
 
 export type Credentials =
   /** Everything needed to reach the service. `secrets` are masked in anything the CLI prints. */
-  | {
-      readonly kind: 'service';
-      readonly endpoint: string;
-      readonly projectId: string;
-      readonly auth: AuthOptions;
-      readonly enterpriseProjectId: string | undefined;
-      readonly secrets: readonly string[];
-    }
-  /** Nothing configured at all: the CLI falls back to the embedded emulator. */
-  | { readonly kind: 'none' }
-  /** Configured in part: a usage error naming what is missing (names only, never values). */
-  | { readonly kind: 'incomplete'; readonly problems: readonly string[] };
+  | { readonly kind: 'service'; readonly options: SisClientOptions; readonly secrets: readonly string[] }
+  /**
+   * Not usable: `problems` name each variable that is missing or malformed (names only, never
+   * values); `configured` says whether any variable was set at all.
+   */
+  | { readonly kind: 'missing'; readonly configured: boolean; readonly problems: readonly string[] };
 
-/** Reads the credentials from the environment. */
-export const resolveCredentials = (env: Environment): Credentials => {
-  if (!hasSisEnv(env)) return { kind: 'none' };
+const PLAIN_WS = /^ws:\/\//i;
+
+/**
+ * Reads the credentials from the environment. With `allowPlainWs`, a plain `ws://` endpoint to a
+ * host other than loopback is accepted (the client then applies its own `allowPlainWs` check).
+ */
+export const resolveCredentials = (env: Environment, { allowPlainWs }: { readonly allowPlainWs: boolean }): Credentials => {
+  const endpoint = env[SIS_ENV.endpoint]?.trim() ?? '';
+  // sisOptionsFromEnv holds the endpoint to the default policy (wss://, or ws:// to loopback only).
+  // When the user relaxed it, it checks the same URL as wss:// and the original goes to the client,
+  // whose resolveOptions checks it again under allowPlainWs.
+  const plain = allowPlainWs && PLAIN_WS.test(endpoint);
   try {
-    const options = sisOptionsFromEnv(env);
+    const options = sisOptionsFromEnv(plain ? { ...env, [SIS_ENV.endpoint]: endpoint.replace(PLAIN_WS, 'wss://') } : env);
     const { auth } = options;
     return {
       kind: 'service',
-      endpoint: options.endpoint ?? regionEndpoint(options.region ?? ''),
-      projectId: options.projectId,
-      auth,
-      enterpriseProjectId: options.enterpriseProjectId,
+      options: plain ? { ...options, endpoint, region: undefined, allowPlainWs: true } : options,
       secrets: 'token' in auth ? (typeof auth.token === 'string' ? [auth.token] : []) : [auth.sk],
     };
   } catch (error) {
     if (!(error instanceof SisConfigError)) throw error;
-    return { kind: 'incomplete', problems: error.problems.map((p) => `${p.path} ${p.message}`) };
+    // The library's message names its option (allowPlainWs); the CLI user needs the flag.
+    const flag = !allowPlainWs && PLAIN_WS.test(endpoint) ? ' (a plain ws:// endpoint needs --allow-plain-ws)' : '';
+    const problems = error.problems.map((p) => `${p.path} ${p.message}${p.path === SIS_ENV.endpoint ? flag : ''}`);
+    return { kind: 'missing', configured: hasSisEnv(env), problems };
   }
 };

@@ -1,4 +1,4 @@
-/** How the CLI ends: exit codes and the one line that explains a failure. */
+/** How the CLI ends: exit codes, and what a failure says. */
 import {
   SisAuthError,
   SisConfigError,
@@ -10,25 +10,19 @@ import {
   SisRequestError,
   SisServiceError,
 } from '../errors.js';
+import { USAGE_EXIT, UsageError } from './usage.js';
 
 export const EXIT = {
   ok: 0,
   /** A local failure: writing the file, or a bug. */
   failure: 1,
-  usage: 2,
+  /** Bad usage: flags, input, missing credentials. */
+  usage: USAGE_EXIT,
   service: 3,
   auth: 4,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
-
-/** Bad command-line usage (flags, input): exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 // SIS codes that mean the credentials are wrong (protocol.md §1: token invalid, header missing, not verified).
 const AUTH_SERVICE_CODES = new Set(['SIS.0101', 'SIS.0102', 'SIS.0103']);
@@ -37,6 +31,7 @@ const AUTH_SERVICE_CODES = new Set(['SIS.0101', 'SIS.0102', 'SIS.0103']);
 const rootCause = (error: unknown): unknown =>
   (error instanceof SisPartError || error instanceof SisItemError) && error.cause !== undefined ? rootCause(error.cause) : error;
 
+/** The exit code of a failure, decided by the error that caused it. */
 export const exitCodeFor = (error: unknown): ExitCode => {
   const cause = rootCause(error);
   if (cause instanceof UsageError || cause instanceof SisRequestError || cause instanceof SisConfigError) return EXIT.usage;
@@ -49,8 +44,8 @@ export const exitCodeFor = (error: unknown): ExitCode => {
 };
 
 /**
- * One line for stderr: the message, the trace id if the message lacks it, and never a secret
- * (library messages hold none; `secrets` are masked anyway, in case one came from elsewhere).
+ * What went wrong, for `failureText` to print: the message, the trace id if the message lacks it, and
+ * never a secret (library messages hold none; `secrets` are masked anyway, in case one came from elsewhere).
  */
 export const describeError = (error: unknown, secrets: readonly string[] = []): string => {
   // A text of one part failed as a whole: say what went wrong, not "part 1 of 1".
@@ -59,5 +54,5 @@ export const describeError = (error: unknown, secrets: readonly string[] = []): 
   const traceId = error instanceof SisError ? error.traceId : undefined;
   if (traceId !== undefined && !line.includes(traceId)) line += ` [trace ${traceId}]`;
   for (const secret of secrets) if (secret !== '') line = line.split(secret).join('<redacted>');
-  return `sis-tts: ${line.replace(/\s*\n\s*/g, ' ')}`;
+  return line;
 };

@@ -6,19 +6,24 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
+import { text as readStream } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { tap, type Observable, type Subscription } from 'rxjs';
+import { hasSisEnv } from '../auth/env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { bytesPerSecond, type SynthesisRequest } from '../protocol/request.js';
 import { createSisClient, type SisClient } from '../session/client.js';
+import type { SisClientOptions } from '../session/options.js';
 import { synthesizeLong$, type LongAudioChunk } from '../compose/synthesize-long.js';
 import { toReadable } from '../node/to-readable.js';
 import { toWav } from '../operators/to-wav.js';
 import { settledFileWrites, writeAudioFile } from '../node/write-audio-file.js';
 import { parseArgs, type CliOptions } from './args.js';
-import { ENV, resolveCredentials } from './credentials.js';
-import { EXIT, UsageError, describeError, exitCodeFor, type ExitCode } from './exit-codes.js';
+import { resolveCredentials } from './credentials.js';
+import { EXIT, describeError, exitCodeFor, type ExitCode } from './exit-codes.js';
+import { STDOUT, type Container } from './output.js';
 import { progressBar } from './progress.js';
+import { failureText, UsageError } from './usage.js';
 
 type Tty = { isTTY?: boolean };
 
@@ -38,7 +43,7 @@ export interface CliReport {
   readonly emulator: boolean;
   readonly audioFormat: string;
   readonly sampleRate: number;
-  readonly container: 'wav' | 'raw';
+  readonly container: Container;
   readonly fileBytes: number | undefined;
   readonly audioBytes: number;
   readonly seconds: number | undefined;
@@ -55,14 +60,7 @@ const version = (): string => {
   }
 };
 
-const readAll = async (stream: Readable): Promise<string> => {
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(Buffer.isBuffer(part) ? part : Buffer.from(String(part)));
-  return Buffer.concat(parts).toString('utf8');
-};
-
 const readText = async (options: CliOptions, io: CliIo): Promise<string> => {
-  if (options.text !== undefined && options.file !== undefined) throw new UsageError('give the text as an argument or with --file, not both');
   if (options.text !== undefined) return options.text;
   if (options.file !== undefined) {
     try {
@@ -72,13 +70,7 @@ const readText = async (options: CliOptions, io: CliIo): Promise<string> => {
     }
   }
   if (io.stdin.isTTY === true) throw new UsageError('no text: give it as an argument, with --file, or on stdin');
-  return readAll(io.stdin);
-};
-
-const containerOf = (options: CliOptions): 'wav' | 'raw' => {
-  if (options.audioFormat === 'mp3') return 'raw';
-  if (options.container !== undefined) return options.container;
-  return options.output === '-' || options.output.toLowerCase().endsWith('.wav') ? 'wav' : 'raw';
+  return readStream(io.stdin);
 };
 
 /** The run was stopped by the signal (SIGINT, SIGTERM). */
@@ -108,35 +100,35 @@ const untilDone = <T>(audio$: Observable<T>, signal: AbortSignal | undefined): P
     });
   });
 
+/** Where the text goes: the service, with the credentials of the environment, or the embedded emulator. */
+type Target = { readonly kind: 'service'; readonly options: SisClientOptions; readonly secrets: readonly string[] } | { readonly kind: 'emulator' };
 
 interface Backend {
   readonly client: SisClient;
+  /** Closed when the run ends. */
   readonly emulator: Emulator | undefined;
-  readonly secrets: readonly string[];
 }
 
-const connect = async (options: CliOptions, io: CliIo): Promise<Backend> => {
-  const credentials = resolveCredentials(io.env);
-  if (!options.emulator && credentials.kind === 'incomplete') {
-    throw new UsageError(`credentials are incomplete: ${credentials.problems.join('; ')} (or pass --emulator)`);
+/** Decides the target before anything is read or started: missing credentials are bad usage (exit 2). */
+const chooseTarget = (options: CliOptions, io: CliIo): Target => {
+  if (options.emulator) {
+    if (hasSisEnv(io.env)) io.stderr.write('sis-tts: --emulator given: using the embedded emulator, not the HUAWEICLOUD_SIS_* variables set in the environment\n');
+    return { kind: 'emulator' };
   }
-  if (options.emulator || credentials.kind !== 'service') {
-    if (!options.emulator) {
-      io.stderr.write(
-        `sis-tts: no credentials configured (${ENV.ak} + ${ENV.sk} or ${ENV.token}, ${ENV.projectId}, ${ENV.region} or ${ENV.endpoint}): using the embedded emulator (--emulator)\n`,
-      );
-    }
-    const emulator = await startEmulator({ host: '127.0.0.1', port: 0 });
-    const client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token: emulator.token } });
-    return { client, emulator, secrets: [] };
+  const credentials = resolveCredentials(io.env, { allowPlainWs: options.allowPlainWs });
+  if (credentials.kind === 'missing') {
+    throw new UsageError(
+      `${credentials.configured ? 'the HUAWEICLOUD_SIS_* variables are incomplete or invalid' : 'no credentials in the environment'}: ${credentials.problems.join('; ')} (or pass --emulator to use the embedded emulator)`,
+    );
   }
-  const client = createSisClient({
-    endpoint: credentials.endpoint,
-    projectId: credentials.projectId,
-    auth: credentials.auth,
-    ...(credentials.enterpriseProjectId === undefined ? {} : { enterpriseProjectId: credentials.enterpriseProjectId }),
-  });
-  return { client, emulator: undefined, secrets: credentials.secrets };
+  return { kind: 'service', options: credentials.options, secrets: credentials.secrets };
+};
+
+const connect = async (target: Target): Promise<Backend> => {
+  if (target.kind === 'service') return { client: createSisClient(target.options), emulator: undefined };
+  const emulator = await startEmulator({ host: '127.0.0.1', port: 0 });
+  const client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token: emulator.token } });
+  return { client, emulator };
 };
 
 const synthesize = async (options: CliOptions, text: string, backend: Backend, io: CliIo): Promise<CliReport> => {
@@ -149,7 +141,7 @@ const synthesize = async (options: CliOptions, text: string, backend: Backend, i
     ...(options.pitch === undefined ? {} : { pitch: options.pitch }),
     ...(options.volume === undefined ? {} : { volume: options.volume }),
   };
-  const container = containerOf(options);
+  const { container } = options;
   const rate = bytesPerSecond(options.audioFormat, options.sampleRate);
   const parts = new Map<number, { part: number; traceId: string; audioBytes: number }>();
   let audioBytes = 0;
@@ -165,7 +157,7 @@ const synthesize = async (options: CliOptions, text: string, backend: Backend, i
 
   let fileBytes: number | undefined;
   try {
-    if (options.output === '-') {
+    if (options.output === STDOUT) {
       const readable = toReadable((paused$) => {
         const audio$ = synthesizeLong$(request, { ...long, paused$ }).pipe(track);
         return container === 'wav' ? audio$.pipe(toWav(request)) : audio$;
@@ -173,7 +165,7 @@ const synthesize = async (options: CliOptions, text: string, backend: Backend, i
       await pipeline(readable, io.stdout, ...(io.signal === undefined ? [] : [{ signal: io.signal }]));
     } else {
       const written = await untilDone(
-        synthesizeLong$(request, long).pipe(track, writeAudioFile(options.output, { format: container, audioFormat: options.audioFormat, sampleRate: options.sampleRate })),
+        synthesizeLong$(request, long).pipe(track, writeAudioFile(options.output, { container, audioFormat: options.audioFormat, sampleRate: options.sampleRate })),
         io.signal,
       );
       fileBytes = written?.fileBytes;
@@ -199,14 +191,15 @@ export const main = async (io: CliIo): Promise<ExitCode> => {
   const parsed = parseArgs(io.argv, { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) }, version());
   if (parsed.kind === 'exit') return parsed.code === 0 ? EXIT.ok : EXIT.usage;
   const { options } = parsed;
+  let target: Target | undefined;
   let backend: Backend | undefined;
   try {
-    if (options.json && options.output === '-') throw new UsageError('--json prints to stdout, so the audio cannot go there too (-o -)');
+    target = chooseTarget(options, io);
     const text = await readText(options, io);
-    backend = await connect(options, io);
+    backend = await connect(target);
     const report = await synthesize(options, text, backend, io);
     if (options.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (options.output !== '-') {
+    else if (options.output !== STDOUT) {
       const length = report.seconds === undefined ? `${report.audioBytes} bytes` : `${report.seconds.toFixed(2)} s`;
       io.stderr.write(`sis-tts: wrote ${options.output} (${length} of ${report.audioFormat} at ${report.sampleRate} Hz, ${report.parts.length} part${report.parts.length === 1 ? '' : 's'})\n`);
     }
@@ -218,8 +211,9 @@ export const main = async (io: CliIo): Promise<ExitCode> => {
       io.stderr.write('sis-tts: interrupted\n');
       return EXIT.interrupted;
     }
-    io.stderr.write(`${describeError(error, backend?.secrets ?? [])}\n`);
-    return exitCodeFor(error);
+    const code = exitCodeFor(error);
+    io.stderr.write(failureText('sis-tts', describeError(error, target?.kind === 'service' ? target.secrets : []), code === EXIT.usage));
+    return code;
   } finally {
     await backend?.emulator?.close();
   }

@@ -1,7 +1,8 @@
 import { SisConfigError } from '../errors.js';
-import { positiveInteger } from '../checks.js';
+import { check, positiveInteger } from '../checks.js';
+import { codePointLength } from '../protocol/request.js';
 
-// How good a place to cut is; a part ends at the best kind found within the limit.
+// How good a place to cut is, from punctuation and spaces; the best kind within the limit wins.
 const SENTENCE = 3;
 const CLAUSE = 2;
 const SPACE = 1;
@@ -15,58 +16,96 @@ const NEEDS_SPACE_AFTER = new Set(['.', '!', '?', ';', ',', ':']);
 const CLOSERS = new Set(['"', "'", '”', '’', ')', '）', ']', '】', '》', '」', '』', '〉']);
 const isSpace = (c: string): boolean => /\s/u.test(c);
 
-/** The kind of cut possible before code point `i` (between `chars[i - 1]` and `chars[i]`). */
-const cutKinds = (chars: readonly string[]): Uint8Array => {
+// Words and grapheme clusters by the platform's Unicode rules (UAX #29, with dictionaries for
+// Chinese, Japanese, Thai …).
+const words = new Intl.Segmenter(undefined, { granularity: 'word' });
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Each step of a segmenter costs time in proportion to the whole string it segments (V8 in
+// Node 20: minutes for a book), so only a few dozen code points around the limit are segmented,
+// with this much context on either side for the rules (and dictionaries) to see.
+const CONTEXT = 64;
+
+/** The kind of cut punctuation and spaces allow before code point `i` (between `chars[i - 1]` and `chars[i]`). */
+const punctuationCuts = (chars: readonly string[]): Uint8Array => {
   const kinds = new Uint8Array(chars.length + 1);
   for (let i = 1; i <= chars.length; i++) {
     const before = chars[i - 1] ?? '';
     const after = chars[i];
-    const spaced = after === undefined || isSpace(after) || CLOSERS.has(after);
-    const mark = (ends: Set<string>): boolean => ends.has(before) && (spaced || !NEEDS_SPACE_AFTER.has(before));
-    if (mark(SENTENCE_ENDS)) kinds[i] = SENTENCE;
-    else if (mark(CLAUSE_ENDS)) kinds[i] = CLAUSE;
+    const counts = after === undefined || isSpace(after) || CLOSERS.has(after) || !NEEDS_SPACE_AFTER.has(before);
+    if (counts && SENTENCE_ENDS.has(before)) kinds[i] = SENTENCE;
+    else if (counts && CLAUSE_ENDS.has(before)) kinds[i] = CLAUSE;
     else if (CLOSERS.has(before) || isSpace(before)) kinds[i] = Math.max(kinds[i - 1] ?? NONE, isSpace(before) ? SPACE : NONE);
   }
   return kinds;
 };
 
 /**
+ * Whether a cluster boundary follows a mark, space or closer at `i - 1`: "\r\n", or a space and a
+ * combining accent, are one cluster. After such a character the pair alone decides (UAX #29 GB3, GB9, GB9a).
+ */
+const clusterEndsAt = (chars: readonly string[], i: number): boolean =>
+  i >= chars.length || [...graphemes.segment(`${chars[i - 1] ?? ''}${chars[i] ?? ''}`)].length === 2;
+
+/** The last boundary of `segmenter` in (start, limit], looked for in windows widening back from the limit. */
+const lastBoundary = (chars: readonly string[], segmenter: Intl.Segmenter, start: number, limit: number): number | undefined => {
+  for (let reach = CONTEXT; ; reach *= 4) {
+    const from = Math.max(start, limit - reach);
+    // Boundaries from `from` on are trusted only with context before them, unless `from` is the part's start.
+    const at0 = from === start ? start : Math.max(start, from - CONTEXT);
+    let at = at0;
+    let last: number | undefined;
+    for (const { segment } of segmenter.segment(chars.slice(at0, limit + CONTEXT).join(''))) {
+      at += codePointLength(segment);
+      if (at > limit) break;
+      if (at > from) last = at;
+    }
+    if (last !== undefined || from === start) return last;
+  }
+};
+
+/**
+ * Where the part starting at code point `start` ends, when the text goes on past `limit`: at the
+ * last cut of the best kind in (start, limit] — punctuation or a space between clusters, else a
+ * word boundary, else a cluster boundary; else (one cluster longer than the limit) at the limit.
+ */
+const partEnd = (chars: readonly string[], punctuation: Uint8Array, start: number, limit: number): number => {
+  let end = limit;
+  let best = NONE;
+  for (let i = limit; i > start && best < SENTENCE; i--) {
+    const kind = punctuation[i] ?? NONE;
+    if (kind > best && clusterEndsAt(chars, i)) {
+      best = kind;
+      end = i;
+    }
+  }
+  if (best !== NONE) return end;
+  return lastBoundary(chars, words, start, limit) ?? lastBoundary(chars, graphemes, start, limit) ?? limit;
+};
+
+/**
  * Splits a text into parts of at most `maxLength` code points for synthesis, each as long as it
  * can be: it cuts after sentence punctuation (。！？；.!? and newlines) where one falls within the
- * limit, else after a comma or colon (，,、：:), else at a space, else hard at the limit. Marks carry the closing
- * quotes and spaces that follow them. The parts are never empty and join back to `text` exactly.
+ * limit, else after a comma or colon (，,、：:), else at a space, else between words as
+ * `Intl.Segmenter` finds them (Chinese and Japanese text included), else between grapheme clusters,
+ * so an emoji sequence, a flag or an accented letter is never cut. Only a single cluster longer
+ * than `maxLength` is cut inside, between code points (never inside a surrogate pair). Marks carry
+ * the closing quotes and spaces that follow them. The parts are never empty and join back to `text` exactly.
  * @throws {SisConfigError} if `text` is not a string or `maxLength` not a positive integer.
  * @example splitText('你好。今天天气很好！', 4) // ['你好。', '今天天气', '很好！']
  */
 export const splitText = (text: string, maxLength: number): string[] => {
   const problems = [
-    ...(typeof text === 'string' ? [] : [{ path: 'text', message: `must be a string, got ${typeof text}` }]),
+    ...check('a string', (value) => typeof value === 'string')('text', text),
     ...positiveInteger('maxLength', maxLength),
   ];
   if (problems.length > 0) throw new SisConfigError(problems, 'splitText arguments');
   const chars = Array.from(text);
-  const kinds = cutKinds(chars);
-  // latest[k][i]: the last cut at or before i of kind k or better (0 if none), for a linear scan.
-  const latest = [SPACE, CLAUSE, SENTENCE].map((kind) => {
-    const last = new Int32Array(chars.length + 1);
-    for (let i = 1; i <= chars.length; i++) last[i] = (kinds[i] ?? NONE) >= kind ? i : (last[i - 1] ?? 0);
-    return last;
-  });
+  const punctuation = punctuationCuts(chars);
   const parts: string[] = [];
   let start = 0;
   while (start < chars.length) {
     const limit = start + maxLength;
-    let end = chars.length;
-    if (limit < chars.length) {
-      end = limit;
-      for (const last of latest.toReversed()) {
-        const cut = last[limit] ?? 0;
-        if (cut > start) {
-          end = cut;
-          break;
-        }
-      }
-    }
+    const end = limit < chars.length ? partEnd(chars, punctuation, start, limit) : chars.length;
     parts.push(chars.slice(start, end).join(''));
     start = end;
   }

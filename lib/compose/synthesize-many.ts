@@ -1,12 +1,12 @@
 import { catchError, defer, from, identity, map, of, throwError, type Observable } from 'rxjs';
-import { SisConfigError, SisError, SisItemError } from '../errors.js';
-import { clientProblems, positiveInteger } from '../checks.js';
+import { SisConfigError, SisError, SisItemError, type Problem } from '../errors.js';
+import { check, clientProblems, objectProblems, oneOf, positiveInteger, unknownKeyProblems } from '../checks.js';
 import type { SynthesisRequest } from '../protocol/request.js';
 import type { SisClient } from '../session/client.js';
 import type { AudioChunk } from '../session/events.js';
 import { collectAudio } from '../operators/collect-audio.js';
 import { concatMapEager } from '../operators/concat-map-eager.js';
-import { retrySynthesis, type RetryOptions } from '../operators/retry-synthesis.js';
+import { retryProblems, retrySynthesis, type RetryOptions } from '../operators/retry-synthesis.js';
 
 export interface ManyOptions {
   readonly client: Pick<SisClient, 'synthesize$'>;
@@ -40,10 +40,31 @@ export interface SynthesisFailure {
 
 export type SynthesisOutcome = SynthesisSuccess | SynthesisFailure;
 
+const MANY_OPTIONS = ['client', 'concurrency', 'mode', 'retry'] as const;
+
+/** Every problem with the arguments of `synthesizeMany$`, the retry options included. */
+const manyProblems = (requests: unknown, options: ManyOptions): Problem[] => {
+  const requestProblems = check('an array (or other iterable) of requests', (value) => typeof value === 'object' && value !== null && Symbol.iterator in value)(
+    'requests',
+    requests,
+  );
+  if (typeof options !== 'object' || options === null) return [...objectProblems('options', options, '{ client, concurrency: 2 }'), ...requestProblems];
+  const { client, concurrency = 2, mode = 'fail-fast', retry } = options;
+  return [
+    ...unknownKeyProblems(options, MANY_OPTIONS),
+    ...clientProblems(client),
+    ...positiveInteger('concurrency', concurrency),
+    ...oneOf(['fail-fast', 'settle'])('mode', mode),
+    ...(retry === undefined ? [] : retryProblems(retry, 'retry.')),
+    ...requestProblems,
+  ];
+};
+
 /**
  * Synthesises many requests, up to `concurrency` at once, emitting one result per request in
  * input order (each as soon as it and those before it are done). In `'settle'` mode a failure is
  * reported as `{ ok: false, error }` and the others go on; by default it fails the whole.
+ * @throws {SisConfigError} (as an error notification, before any session) naming every bad argument.
  * @example synthesizeMany$(lines.map((text) => ({ text })), { client, mode: 'settle' }).subscribe(save)
  */
 export function synthesizeMany$(
@@ -57,12 +78,9 @@ export function synthesizeMany$(
 export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome>;
 export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome> {
   return defer(() => {
-    const { client, concurrency = 2, mode = 'fail-fast', retry } = options;
-    const problems = [...clientProblems(client), ...positiveInteger('concurrency', concurrency)];
-    if (mode !== 'fail-fast' && mode !== 'settle') problems.push({ path: 'mode', message: `must be 'fail-fast' or 'settle', got ${String(mode)}` });
-    const iterable = typeof requests === 'object' && requests !== null && Symbol.iterator in requests;
-    if (!iterable) problems.push({ path: 'requests', message: 'must be an array (or other iterable) of requests' });
+    const problems = manyProblems(requests, options);
     if (problems.length > 0) throw new SisConfigError(problems, 'synthesizeMany$ arguments');
+    const { client, concurrency = 2, mode = 'fail-fast', retry } = options;
     return from(requests).pipe(
       concatMapEager((request, index) => {
         let traceId: string | undefined;

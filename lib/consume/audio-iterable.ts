@@ -1,31 +1,46 @@
 import type { Subscription } from 'rxjs';
-import { SisConfigError, SisOverflowError } from '../errors.js';
+import { SisConfigError, SisOverflowError, type Problem } from '../errors.js';
 import { openSource, type AudioSource } from './audio-source.js';
-import { sourceProblems } from '../checks.js';
+import { objectProblems, positiveInteger, sourceProblems, unknownKeyProblems } from '../checks.js';
 
+/** Both limits count items (what the loop receives, e.g. whole chunks), not bytes as `toReadable`'s do. */
 export interface AudioIterableOptions {
-  /** Items buffered ahead of the consumer before the source is paused. Default 16. */
+  /** Items waiting for the loop before the source is paused (the meaning it has in `toReadable`, in items). Default 16. */
   readonly highWaterMark?: number | undefined;
-  /** For a plain Observable only (it cannot be paused): items buffered before failing with a {@link SisOverflowError}. Default 10,000. */
-  readonly maxBuffered?: number | undefined;
+  /** For a plain Observable only (it cannot be paused): items waiting past which it fails with a {@link SisOverflowError}. Default 10,000. */
+  readonly maxBufferedItems?: number | undefined;
 }
+
+const ITERABLE_OPTIONS = ['highWaterMark', 'maxBufferedItems'] as const;
+
+const optionProblems = (options: AudioIterableOptions): Problem[] => {
+  if (typeof options !== 'object' || options === null) return objectProblems('options', options, '{ highWaterMark: 16 }');
+  const { highWaterMark = 16, maxBufferedItems = 10_000 } = options;
+  return [
+    ...unknownKeyProblems(options, [...ITERABLE_OPTIONS, 'maxBuffered']),
+    ...(Object.hasOwn(options, 'maxBuffered') ? [{ path: 'maxBuffered', message: "is now 'maxBufferedItems'" }] : []),
+    ...positiveInteger('highWaterMark', highWaterMark),
+    ...positiveInteger('maxBufferedItems', maxBufferedItems),
+  ];
+};
 
 /**
  * The values of a source for `for await`: each iteration subscribes anew, `break` (or `return`)
  * unsubscribes, an error is thrown from the loop. Given a function of `paused$`, the source is
- * paused while `highWaterMark` items wait for the loop, so a slow loop keeps memory bounded.
+ * paused while `highWaterMark` items wait for the loop, so a slow loop keeps memory bounded;
+ * a plain Observable cannot be paused, and fails once more than `maxBufferedItems` wait.
+ * @throws {SisConfigError} naming every bad argument.
  * @example for await (const chunk of audioIterable((paused$) => client.synthesize$(request, { paused$ }))) await sink.write(chunk.data);
  */
 export const audioIterable = <T>(source: AudioSource<T>, options: AudioIterableOptions = {}): AsyncIterable<T> => {
-  const problems = sourceProblems(source);
-  if (problems.length > 0) throw new SisConfigError(problems, 'audio source');
+  const problems = [...sourceProblems(source), ...optionProblems(options)];
+  if (problems.length > 0) throw new SisConfigError(problems, 'audioIterable arguments');
   return iterableOf(source, options);
 };
 
 const iterableOf = <T>(source: AudioSource<T>, options: AudioIterableOptions): AsyncIterable<T> => ({
   [Symbol.asyncIterator]: (): AsyncIterator<T> => {
-    const highWaterMark = options.highWaterMark ?? 16;
-    const maxBuffered = options.maxBuffered ?? 10_000;
+    const { highWaterMark = 16, maxBufferedItems = 10_000 } = options;
     const { audio$, pause, release } = openSource(source);
     const queue: { readonly value: T }[] = [];
     const waiters: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void }[] = [];
@@ -54,10 +69,10 @@ const iterableOf = <T>(source: AudioSource<T>, options: AudioIterableOptions): A
           const waiter = waiters.shift();
           if (waiter !== undefined) return waiter.resolve({ value, done: false });
           queue.push({ value });
-          if (queue.length < highWaterMark) return;
-          if (pause !== undefined) pause(true);
-          else if (queue.length > maxBuffered) {
-            end({ error: new SisOverflowError(maxBuffered, 'items') });
+          if (pause !== undefined) {
+            if (queue.length >= highWaterMark) pause(true);
+          } else if (queue.length > maxBufferedItems) {
+            end({ error: new SisOverflowError(maxBufferedItems, 'items') });
             subscription?.unsubscribe();
           }
         },

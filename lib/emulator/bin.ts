@@ -1,98 +1,105 @@
 #!/usr/bin/env node
 /**
- * `sis-emulator`: runs the emulator until SIGINT or SIGTERM.
- *   sis-emulator --port 8080 [--host 127.0.0.1] [--token T] [--project-id P] [--realtime 1] [--frame-bytes N]
- *                [--text-limit N] [--idle-timeout MS] [--max-concurrent N] [--voices known|any]
- * The token may also come from SIS_EMULATOR_TOKEN (keeps it out of the process list).
+ * `sis-emulator`: runs the emulator until SIGINT or SIGTERM; see `sis-emulator --help`.
+ * Flags are parsed by commander the way `sis-tts` parses its own (lib/cli/usage.ts): a flag of the
+ * wrong type or out of range exits 2 with one line on stderr and the hint to run --help. The ranges
+ * are the emulator's own option checks (resolveOptions), reported under the flag's name.
  */
-import { parseArgs } from 'node:util';
+import { Command, Option } from 'commander';
 import { SisConfigError } from '../errors.js';
-import { DEFAULT_TOKEN, type EmulatorOptions } from './options.js';
+import { failureText, integerArgument, numberArgument, parseCommandLine, UsageError, USAGE_EXIT, type Accepts } from '../cli/usage.js';
+import { DEFAULT_TOKEN, resolveOptions, type EmulatorOptions } from './options.js';
 import { startEmulator } from './server.js';
 
-const USAGE =
-  'usage: sis-emulator [--port 8080] [--host 127.0.0.1] [--token T] [--project-id P] [--realtime 1] [--frame-bytes 3200]\n' +
-  '                    [--text-limit 10000] [--idle-timeout 20000] [--max-concurrent N] [--voices known|any]';
+const BIN = 'sis-emulator';
+const TOKEN_ENV = 'SIS_EMULATOR_TOKEN';
 
-/** A flag whose value is not what it should be. */
-class UsageError extends Error {}
-
-const integerFlag = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} expects a whole number, got ${JSON.stringify(value)}`);
-  return Number(value);
+const wholeNumber: Accepts<number> = {
+  name: 'a whole number',
+  is: (value): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0,
 };
 
-const numberFlag = (name: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
-  return number;
-};
+/** Each flag and the emulator option it sets, so that option problems are reported by flag. */
+const FLAGS = {
+  port: '--port',
+  host: '--host',
+  tokens: '--token',
+  projectId: '--project-id',
+  realtimeFactor: '--realtime',
+  frameBytes: '--frame-bytes',
+  textLimit: '--text-limit',
+  idleTimeoutMs: '--idle-timeout',
+  maxConcurrentSessions: '--max-concurrent',
+  voices: '--voices',
+} as const satisfies Partial<Record<keyof EmulatorOptions, string>>;
 
-const optionsFrom = (args: readonly string[]): EmulatorOptions | 'help' => {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      port: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      token: { type: 'string' },
-      'project-id': { type: 'string' },
-      realtime: { type: 'string' },
-      'frame-bytes': { type: 'string' },
-      'text-limit': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-concurrent': { type: 'string' },
-      voices: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help === true) return 'help';
-  const token = values.token ?? process.env['SIS_EMULATOR_TOKEN'];
-  const port = integerFlag('port', values.port);
-  const realtime = numberFlag('realtime', values.realtime);
-  const frameBytes = integerFlag('frame-bytes', values['frame-bytes']);
-  const textLimit = integerFlag('text-limit', values['text-limit']);
-  const idleTimeoutMs = integerFlag('idle-timeout', values['idle-timeout']);
-  const maxConcurrentSessions = integerFlag('max-concurrent', values['max-concurrent']);
-  const { voices } = values;
-  if (voices !== undefined && voices !== 'known' && voices !== 'any') throw new UsageError(`--voices expects known or any, got ${JSON.stringify(voices)}`);
-  return {
-    ...(port === undefined ? {} : { port }),
-    ...(values.host === undefined ? {} : { host: values.host }),
-    ...(token === undefined || token === '' ? {} : { tokens: [token] }),
-    ...(values['project-id'] === undefined ? {} : { projectId: values['project-id'] }),
-    ...(realtime === undefined ? {} : { realtimeFactor: realtime }),
-    ...(frameBytes === undefined ? {} : { frameBytes }),
-    ...(textLimit === undefined ? {} : { textLimit }),
-    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
-    ...(maxConcurrentSessions === undefined ? {} : { maxConcurrentSessions }),
-    ...(voices === undefined ? {} : { voices }),
+const program = new Command()
+  .name(BIN)
+  .description('Runs the local SIS real-time synthesis emulator until SIGINT or SIGTERM.')
+  .addOption(new Option('-p, --port <port>', 'port to listen on (default: a free one, printed at start)').argParser(integerArgument(wholeNumber)))
+  .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
+  .addOption(new Option('--token <token>', 'the accepted X-Auth-Token (default: emulator-token)').env(TOKEN_ENV))
+  .option('--project-id <id>', 'serve only /v1/<id>/rtts (default: any project id)')
+  .addOption(new Option('--realtime <factor>', '0: as fast as possible (default); 1: real time; 2: twice real time').argParser(numberArgument))
+  .addOption(new Option('--frame-bytes <n>', 'audio bytes per binary frame (default: 3200)').argParser(integerArgument(wholeNumber)))
+  .addOption(new Option('--text-limit <n>', 'longest text in characters (default: 10000)').argParser(integerArgument(wholeNumber)))
+  .addOption(new Option('--idle-timeout <ms>', 'close a connection silent this long; 0 never (default: 20000)').argParser(integerArgument(wholeNumber)))
+  .addOption(new Option('--max-concurrent <n>', 'sessions at once (default: unlimited)').argParser(integerArgument(wholeNumber)))
+  .addOption(new Option('--voices <which>', 'known: an unknown voice gets SIS.0411 (default); any: any voice name is spoken').choices(['known', 'any'] as const))
+  .addHelpText('after', `\nThe token may also come from ${TOKEN_ENV}, which keeps it out of the process list.`)
+  .allowExcessArguments(false);
+
+interface Flags {
+  readonly port?: number | undefined;
+  readonly host?: string | undefined;
+  readonly token?: string | undefined;
+  readonly projectId?: string | undefined;
+  readonly realtime?: number | undefined;
+  readonly frameBytes?: number | undefined;
+  readonly textLimit?: number | undefined;
+  readonly idleTimeout?: number | undefined;
+  readonly maxConcurrent?: number | undefined;
+  readonly voices?: 'known' | 'any' | undefined;
+}
+
+/** The emulator options of the flags, checked by the emulator's own rules. */
+const emulatorOptions = (flags: Flags): EmulatorOptions => {
+  const options: EmulatorOptions = {
+    ...(flags.port === undefined ? {} : { port: flags.port }),
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    // An empty token (e.g. SIS_EMULATOR_TOKEN= ) means the default one.
+    ...(flags.token === undefined || flags.token === '' ? {} : { tokens: [flags.token] }),
+    ...(flags.projectId === undefined ? {} : { projectId: flags.projectId }),
+    ...(flags.realtime === undefined ? {} : { realtimeFactor: flags.realtime }),
+    ...(flags.frameBytes === undefined ? {} : { frameBytes: flags.frameBytes }),
+    ...(flags.textLimit === undefined ? {} : { textLimit: flags.textLimit }),
+    ...(flags.idleTimeout === undefined ? {} : { idleTimeoutMs: flags.idleTimeout }),
+    ...(flags.maxConcurrent === undefined ? {} : { maxConcurrentSessions: flags.maxConcurrent }),
+    ...(flags.voices === undefined ? {} : { voices: flags.voices }),
   };
+  try {
+    resolveOptions(options);
+  } catch (error) {
+    if (!(error instanceof SisConfigError)) throw error;
+    const flag = (path: string): string => (Object.hasOwn(FLAGS, path) ? FLAGS[path as keyof typeof FLAGS] : path);
+    throw new UsageError(error.problems.map((p) => `${flag(p.path)}: ${p.message}`).join('; '));
+  }
+  return options;
 };
 
 const main = async (): Promise<void> => {
-  let options: EmulatorOptions | 'help';
-  try {
-    options = optionsFrom(process.argv.slice(2));
-  } catch (error) {
-    // parseArgs throws TypeErrors with a readable message for unknown or incomplete flags.
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`sis-emulator: ${message.replace(/\s*\n\s*/g, ' ')} (see --help)\n`);
-    process.exitCode = 2;
+  const parsed = parseCommandLine(program, process.argv.slice(2), { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, (p) =>
+    emulatorOptions(p.opts<Flags>()),
+  );
+  if (parsed.kind === 'exit') {
+    process.exitCode = parsed.code;
     return;
   }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const emulator = await startEmulator(options).catch((error: unknown) => {
-    // Bad values are usage errors (2); a port in use and the like are failures (1).
+  const emulator = await startEmulator(parsed.options).catch((error: unknown) => {
+    // The options were checked above: what is left (a port in use, a host that does not resolve) is a failure (1).
     const usage = error instanceof SisConfigError;
-    process.stderr.write(`sis-emulator: ${usage ? '' : 'cannot start: '}${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = usage ? 2 : 1;
+    process.stderr.write(failureText(BIN, `${usage ? '' : 'cannot start: '}${error instanceof Error ? error.message : String(error)}`, usage));
+    process.exitCode = usage ? USAGE_EXIT : 1;
     return undefined;
   });
   if (emulator === undefined) return;

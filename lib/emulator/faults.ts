@@ -5,15 +5,9 @@
  * behaviour to `script.ts`; the compiler then points at every place that must handle it.
  */
 import * as t from 'io-ts';
+import { intIn, refined } from '../protocol/rules.js';
+import type { StreamingStartCommand } from '../protocol/streaming.js';
 import type { StartCommand } from '../protocol/wire.js';
-
-/** A codec from a name (the expectation shown in problems) and a type guard. */
-const refined = <A>(name: string, is: (u: unknown) => u is A): t.Type<A> =>
-  new t.Type<A>(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
-
-/** An integer within [min, max] (not branded, so plain number literals type-check). */
-const intIn = (min: number, max: number): t.Type<number> =>
-  refined(`an integer from ${min} to ${max}`, (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max);
 
 /** Close codes a server may send (RFC 6455 §7.4, as `ws` accepts them). */
 const CloseCode = refined(
@@ -30,19 +24,31 @@ const CloseReason = refined('a string of at most 123 bytes', (u): u is string =>
  * - `'before-start'`: the START command arrived (and was valid), the START response is not sent;
  * - `'after-start'`: after the START response, before any audio;
  * - `{ afterFrames: n }`: after n binary audio frames (past the last frame it means `'before-end'`);
+ * - `{ afterPieces: n }` (streaming): after the n-th accepted MSG arrived, before any of its text is
+ *   synthesised; 0 means `'after-start'`, and past the last piece (or on a real-time session, which has
+ *   no pieces) it means `'before-end'`;
  * - `'before-end'`: after all audio, instead of END;
  * - `'after-end'`: after END (the client should be closing by then: whatever comes must change nothing).
+ *
+ * On a streaming session the audio, and so the points, come as the text does: a point strikes when the
+ * session reaches it, after whatever was already queued before it.
  */
-export type FaultPoint = 'before-start' | 'after-start' | { readonly afterFrames: number } | 'before-end' | 'after-end';
+export type FaultPoint =
+  | 'before-start'
+  | 'after-start'
+  | { readonly afterFrames: number }
+  | { readonly afterPieces: number }
+  | 'before-end'
+  | 'after-end';
+
+const isCount = (value: unknown, key: 'afterFrames' | 'afterPieces'): boolean =>
+  typeof value === 'object' && value !== null && Object.keys(value).length === 1 && intIn(0, Number.MAX_SAFE_INTEGER).is((value as Record<string, unknown>)[key]);
+
 // One codec rather than a union, so a bad point is one problem and not one per alternative.
 export const FaultPoint = refined<FaultPoint>(
-  "'before-start', 'after-start', { afterFrames: n >= 0 }, 'before-end' or 'after-end'",
+  "'before-start', 'after-start', { afterFrames: n >= 0 }, { afterPieces: n >= 0 }, 'before-end' or 'after-end'",
   (u): u is FaultPoint =>
-    u === 'before-start' ||
-    u === 'after-start' ||
-    u === 'before-end' ||
-    u === 'after-end' ||
-    (typeof u === 'object' && u !== null && Object.keys(u).length === 1 && intIn(0, Number.MAX_SAFE_INTEGER).is((u as { afterFrames?: unknown }).afterFrames)),
+    u === 'before-start' || u === 'after-start' || u === 'before-end' || u === 'after-end' || isCount(u, 'afterFrames') || isCount(u, 'afterPieces'),
 );
 
 const serviceError = t.partial({ errorCode: t.string, errorMsg: t.string });
@@ -57,7 +63,11 @@ export const handshakeFaultCodecs = {
 
 /** Faults that change what a session sends after the START command arrived. */
 export const sessionFaultCodecs = {
-  /** An ERROR frame (default SIS.0401), then END with reason ERROR unless `errorThenEnd` is false. */
+  /**
+   * An ERROR frame (default SIS.0401), then END with reason ERROR unless `errorThenEnd` is false. On a
+   * streaming session, ERROR alone: the text not yet synthesised is dropped and the session is back in
+   * its initial state (as after any streaming ERROR).
+   */
   error: t.intersection([t.type({ kind: t.literal('error'), at: FaultPoint }), serviceError]),
   /** A FATAL_ERROR frame (default SIS.0413), then the server closes the connection. */
   fatal: t.intersection([t.type({ kind: t.literal('fatal'), at: FaultPoint }), serviceError]),
@@ -70,7 +80,7 @@ export const sessionFaultCodecs = {
   ]),
   /** A text frame that is not JSON (default `{"resp_type":`), then nothing more. */
   malformed: t.intersection([t.type({ kind: t.literal('malformed'), at: FaultPoint }), t.partial({ payload: t.string })]),
-  /** A well-formed frame with an unknown resp_type (default `EVENT`); the session goes on. */
+  /** A well-formed frame with an unknown resp_type (default `EVENT` on real-time, `NOTICE` on streaming, where EVENT is known); the session goes on. */
   'unknown-type': t.intersection([t.type({ kind: t.literal('unknown-type'), at: FaultPoint }), t.partial({ respType: t.string })]),
   /** Stop sending; keep the socket open until the client closes it. */
   stall: t.type({ kind: t.literal('stall'), at: FaultPoint }),
@@ -96,7 +106,10 @@ export const sessionFaultCodecs = {
     t.type({ kind: t.literal('flood'), at: FaultPoint }),
     t.partial({ frames: intIn(1, Number.MAX_SAFE_INTEGER), bytes: intIn(1, 64 * 1024 * 1024) }),
   ]),
-  /** One frame out of place before the START response, then the normal session. */
+  /**
+   * One frame out of place before the START response, then the normal session. On a streaming session,
+   * where no audio exists yet, the out-of-place audio is a frame of silence and the RESULT an empty one.
+   */
   'out-of-order': t.type({
     kind: t.literal('out-of-order'),
     what: t.keyof({ 'audio-before-start': null, 'duplicate-start': null, 'end-before-start': null, 'result-before-start': null }),
@@ -121,15 +134,25 @@ export const isSessionFault = (fault: Fault): fault is SessionFault => Object.ha
 /** Redacted request headers: credentials are replaced by `'<redacted>'`. */
 export type RedactedHeaders = Readonly<Record<string, string | readonly string[]>>;
 
+/** The API a connection's path asks for: real-time synthesis (`/rtts`) or streaming synthesis (`/vcs/voices/clone`). */
+export type EmulatedApi = 'realtime' | 'streaming';
+
 /** What a fault function knows about the connection. */
 export interface FaultContext {
   /** 1-based number of the connection (handshake) since the emulator started. */
   readonly connection: number;
   readonly path: string;
+  /** The API the path asks for. */
+  readonly api: EmulatedApi;
   readonly headers: RedactedHeaders;
 }
 
 /** Chooses a fault per connection at the handshake, or none. */
 export type FaultChooser = (context: FaultContext) => Fault | undefined;
-/** Chooses a fault when the START command arrives, e.g. by its text; handshake faults make no sense here. */
+/** Chooses a fault when a real-time START command arrives, e.g. by its text; handshake faults make no sense here. */
 export type StartFaultChooser = (command: StartCommand, context: FaultContext) => SessionFault | undefined;
+/**
+ * Chooses a fault when a streaming START command is accepted (asked again at each START on the
+ * connection until one is chosen), e.g. by its voice or `config`; a MULTI START carries no text.
+ */
+export type StreamingStartFaultChooser = (command: StreamingStartCommand, context: FaultContext) => SessionFault | undefined;

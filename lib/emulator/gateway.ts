@@ -2,9 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { STREAMING_PATH } from '../protocol/streaming.js';
 import type { GatewayErrorBody } from '../protocol/wire.js';
+import { safeDecodeURIComponent } from '../transport/endpoint.js';
 import type { HandshakeRejection } from './auth.js';
-import type { RedactedHeaders } from './faults.js';
+import type { EmulatedApi, RedactedHeaders } from './faults.js';
 
 export const NO_SUCH_API: HandshakeRejection = {
   status: 404,
@@ -12,20 +14,41 @@ export const NO_SUCH_API: HandshakeRejection = {
   errorMsg: 'The API does not exist or has not been published in the environment',
 };
 
-/** Rejects any path but `/v1/{projectId}/rtts` (any single segment as project id when none is configured). */
-export const checkRoute = (path: string, projectId: string | undefined): HandshakeRejection | undefined => {
-  const match = /^\/v1\/([^/]+)\/rtts$/.exec(path);
-  if (match === null) return NO_SUCH_API;
-  return projectId === undefined || decoded(match[1] ?? '') === projectId ? undefined : NO_SUCH_API;
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A path template's pattern, `{project_id}` matching one segment (captured). */
+const routePattern = (template: string): RegExp => {
+  const [before = '', after = ''] = template.split('{project_id}');
+  return new RegExp(`^${escaped(before)}([^/]+)${escaped(after)}$`);
 };
 
-const decoded = (segment: string): string => {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
+const ROUTES: readonly { readonly api: EmulatedApi; readonly pattern: RegExp }[] = [
+  { api: 'realtime', pattern: routePattern('/v1/{project_id}/rtts') },
+  { api: 'streaming', pattern: routePattern(STREAMING_PATH) },
+];
+
+/** The API a path asks for and its project id segment (as sent); undefined when it names none. */
+const routeOf = (path: string): { readonly api: EmulatedApi; readonly projectId: string } | undefined => {
+  for (const { api, pattern } of ROUTES) {
+    const match = pattern.exec(path);
+    if (match !== null) return { api, projectId: match[1] ?? '' };
   }
+  return undefined;
 };
+
+/** The API a path asks for: `'streaming'` for the streaming path, `'realtime'` for anything else (served or not). */
+export const apiOf = (path: string): EmulatedApi => routeOf(path)?.api ?? 'realtime';
+
+/**
+ * Rejects any path but `/v1/{projectId}/rtts` and `/v1/{projectId}/vcs/voices/clone` (any single
+ * segment as project id when none is configured).
+ */
+export const checkRoute = (path: string, projectId: string | undefined): HandshakeRejection | undefined => {
+  const route = routeOf(path);
+  if (route === undefined) return NO_SUCH_API;
+  return projectId === undefined || safeDecodeURIComponent(route.projectId) === projectId ? undefined : NO_SUCH_API;
+};
+
 
 export const pathOf = (url: string | undefined): string => (url ?? '/').split('?')[0] ?? '/';
 
@@ -47,6 +70,31 @@ const bodyOf = (rejection: HandshakeRejection): string => {
     request_id: randomBytes(16).toString('hex'),
   };
   return JSON.stringify(body);
+};
+
+/**
+ * Holds an upgrade request `ms` before `answer` runs. The socket is read meanwhile, so that a client
+ * that gives up is seen (its socket is destroyed and closes); what it sent (nothing, from a client that
+ * waits for the 101) is handed on as `head`. No answer runs once the socket has closed.
+ */
+export const holdUpgrade = (socket: Duplex, head: Buffer, ms: number, answer: (head: Buffer) => void): void => {
+  const received: Buffer[] = [head];
+  const keep = (chunk: Buffer): void => {
+    received.push(chunk);
+  };
+  // The HTTP server allows half-open sockets: a client that hangs up must be let go here.
+  const hungUp = (): void => {
+    socket.destroy();
+  };
+  socket.on('data', keep);
+  socket.once('end', hungUp);
+  const timer = setTimeout(() => {
+    // ws takes the socket over in this same turn, so no data can fall between the two listeners.
+    socket.off('data', keep);
+    socket.off('end', hungUp);
+    answer(Buffer.concat(received));
+  }, ms);
+  socket.once('close', () => clearTimeout(timer));
 };
 
 /** Answers an upgrade request with an HTTP error and closes the socket once the answer is written. */

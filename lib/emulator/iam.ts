@@ -8,8 +8,11 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { check, isIntegerIn } from '../checks.js';
 import { SisConfigError } from '../errors.js';
 import { parseJson } from '../protocol/json.js';
+
+const httpErrorStatus = check('an HTTP error status from 400 to 599', isIntegerIn(400, 599));
 
 export const IAM_TOKENS_PATH = '/v3/auth/tokens';
 
@@ -162,9 +165,7 @@ export const iamService = (settings: IamSettings): IamService => {
       return tokensIssued;
     },
     injectFailure: (...injected: IamFailure[]): void => {
-      const problems = injected.flatMap((f, i) =>
-        Number.isInteger(f.status) && f.status >= 400 && f.status <= 599 ? [] : [{ path: `${i}.status`, message: 'expected an HTTP error status from 400 to 599' }],
-      );
+      const problems = injected.flatMap((f, i) => httpErrorStatus(`${i}.status`, f.status));
       if (problems.length > 0) throw new SisConfigError(problems, 'IAM failures');
       failures.push(...injected);
     },

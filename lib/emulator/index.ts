@@ -1,9 +1,19 @@
-/** The local SIS real-time synthesis emulator: `rx-sis-tts/emulator`. */
+/** The local SIS synthesis emulator (real-time and streaming synthesis): `rx-sis-tts/emulator`. */
 export { startEmulator, type Emulator } from './server.js';
-export { synthesizeAudio } from './audio/synthesize.js';
+export { synthesizeAudio, synthesizeStreamingAudio } from './audio/synthesize.js';
 export type { EmulatorOptions } from './options.js';
-export type { Fault, FaultPoint, FaultContext, FaultChooser, SessionFault, StartFaultChooser, RedactedHeaders } from './faults.js';
-export type { SessionRecord, EmulatorStats } from './records.js';
+export type {
+  EmulatedApi,
+  Fault,
+  FaultPoint,
+  FaultContext,
+  FaultChooser,
+  SessionFault,
+  StartFaultChooser,
+  StreamingStartFaultChooser,
+  RedactedHeaders,
+} from './faults.js';
+export type { SessionRecord, RealtimeSessionRecord, StreamingSessionRecord, PieceRecord, EmulatorStats } from './records.js';
 export type { SessionEnding } from './script.js';
 export { tokenAuthenticator, type Authenticator, type HandshakeRequest, type HandshakeRejection } from './auth.js';
 export { akskAuthenticator, gatewayAuthenticator, type AkSkCheckOptions, type AkSkKey } from './auth.js';

@@ -1,9 +1,25 @@
 /** The emulator's options: their defaults and their validation. */
 import { isLeft } from 'fp-ts/lib/Either.js';
+import {
+  boolean,
+  check,
+  fn,
+  integerFrom,
+  mustBe,
+  nonNegativeNumber,
+  objectProblems,
+  oneOf,
+  optional,
+  positiveInteger,
+  unknownKeyProblems,
+  type Check,
+} from '../checks.js';
 import { SisConfigError, type Problem } from '../errors.js';
-import { problemsFrom, unknownKeyProblems } from '../protocol/problems.js';
+import { problemsFrom } from '../protocol/problems.js';
+import { MAX_TEXT_LENGTH } from '../protocol/rules.js';
+import { STREAMING_PIECE_LIMIT, STREAMING_TOTAL_LIMIT } from '../protocol/streaming.js';
 import { akskAuthenticator, gatewayAuthenticator, tokenAuthenticator, type AkSkKey, type Authenticator } from './auth.js';
-import { faultCodecs, type Fault, type FaultChooser, type StartFaultChooser } from './faults.js';
+import { faultCodecs, type Fault, type FaultChooser, type StartFaultChooser, type StreamingStartFaultChooser } from './faults.js';
 import { iamService, type IamService, type IamUser } from './iam.js';
 
 export const DEFAULT_TOKEN = 'emulator-token';
@@ -28,28 +44,47 @@ export interface EmulatorOptions {
   readonly clock?: (() => Date) | undefined;
   /** Replaces the token, AK/SK and IAM token checks altogether. */
   readonly authenticate?: Authenticator | undefined;
-  /** Only `/v1/{projectId}/rtts` is served when set; otherwise any project id is. */
+  /** Only `/v1/{projectId}/rtts` and `/v1/{projectId}/vcs/voices/clone` are served when set; otherwise any project id is. */
   readonly projectId?: string | undefined;
-  /** Longest text in code points, default 10,000 (longer: ERROR SIS.0403). */
+  /** Longest real-time text in code points, default 10,000 (longer: ERROR SIS.0403). */
   readonly textLimit?: number | undefined;
-  /** `'known'` (default): an unknown voice gets SIS.0411; `'any'`: any `[a-z0-9_]` name is spoken. */
+  /** Longest streaming MSG (and ONLY text) in code points, default 300 (longer: ERROR SIS.0403). */
+  readonly streamingPieceLimit?: number | undefined;
+  /** Characters a streaming session takes in all, default 100,000; a MSG past it is ignored with EVENT `EXCEEDED_TOTAL_TEXT_LENGTH`. */
+  readonly streamingTotalLimit?: number | undefined;
+  /**
+   * `'known'` (default): an unknown voice gets SIS.0411 (real-time: the known voices; streaming: the
+   * presets); `'any'`: any `[a-z0-9_]` name is spoken (streaming: registered voices).
+   */
   readonly voices?: 'known' | 'any' | undefined;
   /** Audio bytes per binary frame (the last one is shorter), default 3200. */
   readonly frameBytes?: number | undefined;
   /** 0 (default): send as fast as the socket takes it; 1: real time; 2: twice real time. */
   readonly realtimeFactor?: number | undefined;
-  /** Wait between the START response and the first audio frame, default 0. */
+  /**
+   * The think time, default 0: real-time, between the START response and the first audio frame;
+   * streaming, between a sentence's completion (or END) and its first audio frame.
+   */
   readonly firstAudioDelayMs?: number | undefined;
-  /** A connection that sends nothing for this long gets FATAL_ERROR SIS.0304 and is closed. Default 20,000; 0 disables. */
+  /** Every handshake answer (101 or an HTTP error) waits this long, default 0. */
+  readonly handshakeDelayMs?: number | undefined;
+  /**
+   * A connection that sends nothing for this long gets FATAL_ERROR SIS.0304 and is closed (streaming:
+   * while no synthesis runs). Default 20,000; 0 disables.
+   */
   readonly idleTimeoutMs?: number | undefined;
+  /** A streaming MULTI session that gets no MSG or END for this long gets FATAL_ERROR SIS.0416 and is closed. Default 20,000; 0 disables. */
+  readonly textTimeoutMs?: number | undefined;
   /** After END (or a final ERROR) the client should close; past this the server closes. Default 5,000; 0 disables. */
   readonly closeGraceMs?: number | undefined;
   /** Sessions running at once; the next START gets ERROR SIS.0312. Default unlimited. */
   readonly maxConcurrentSessions?: number | undefined;
   /** A fault for every connection, or a function choosing one per connection at the handshake. */
   readonly fault?: Fault | FaultChooser | undefined;
-  /** Chooses a fault when the START arrives (when the handshake chose none), e.g. by text. */
+  /** Chooses a fault when a real-time START arrives (when the handshake chose none), e.g. by text. */
   readonly faultOnStart?: StartFaultChooser | undefined;
+  /** Chooses a fault when a streaming START is accepted (when none was chosen yet), e.g. by voice. */
+  readonly faultOnStreamingStart?: StreamingStartFaultChooser | undefined;
   /** Default true: an ERROR frame is followed by END with reason ERROR, as documented for recognition. */
   readonly errorThenEnd?: boolean | undefined;
 }
@@ -65,50 +100,81 @@ export interface EmulatorConfig {
   readonly iam: IamService;
   readonly projectId: string | undefined;
   readonly textLimit: number;
+  readonly streamingPieceLimit: number;
+  readonly streamingTotalLimit: number;
   readonly voices: 'known' | 'any';
   readonly frameBytes: number;
   readonly realtimeFactor: number;
   readonly firstAudioDelayMs: number;
+  readonly handshakeDelayMs: number;
   readonly idleTimeoutMs: number;
+  readonly textTimeoutMs: number;
   readonly closeGraceMs: number;
   readonly maxConcurrentSessions: number;
   readonly fault: FaultChooser;
   readonly faultOnStart: StartFaultChooser | undefined;
+  readonly faultOnStreamingStart: StreamingStartFaultChooser | undefined;
   readonly errorThenEnd: boolean;
 }
 
-const OPTION_KEYS = [
-  'host', 'port', 'tokens', 'requireAuth', 'akSk', 'iamUsers', 'iamTokenLifetimeMs', 'clock', 'authenticate', 'projectId',
-  'textLimit', 'voices', 'frameBytes', 'realtimeFactor', 'firstAudioDelayMs', 'idleTimeoutMs', 'closeGraceMs', 'maxConcurrentSessions', 'fault',
-  'faultOnStart', 'errorThenEnd',
-] as const satisfies readonly (keyof EmulatorOptions)[];
-
 // Node's timers overflow past 2^31 - 1 ms.
 const MAX_DELAY = 2 ** 31 - 1;
+const delayMs = integerFrom(0, MAX_DELAY);
 
 /** Problems of a fault value; `path` prefixes their paths. */
 export const faultProblems = (fault: unknown, path: string): Problem[] => {
   const kind = typeof fault === 'object' && fault !== null ? (fault as { kind?: unknown }).kind : undefined;
-  if (typeof kind !== 'string' || !Object.hasOwn(faultCodecs, kind)) {
-    return [{ path: path === '' ? 'kind' : `${path}.kind`, message: `expected one of ${Object.keys(faultCodecs).join(', ')}, got ${JSON.stringify(kind) ?? 'nothing'}` }];
-  }
+  if (typeof kind !== 'string' || !Object.hasOwn(faultCodecs, kind)) return oneOf(Object.keys(faultCodecs))(path === '' ? 'kind' : `${path}.kind`, kind);
   const decoded = faultCodecs[kind as Fault['kind']].decode(fault);
   return isLeft(decoded)
     ? problemsFrom(decoded.left).map((p) => ({ path: [path, p.path].filter((s) => s !== '').join('.'), message: p.message }))
     : [];
 };
 
-/** Problems of a list of credentials; the messages name fields, never their values. */
-const secretListProblems = (list: unknown, path: string, fields: readonly string[]): Problem[] => {
-  if (list === undefined) return [];
+/** A list of credentials such as `{ ak, sk }`: the problems name the fields, never their values. */
+const credentialList = (fields: readonly string[]): Check => {
   const shape = `{ ${fields.join(', ')} }`;
-  if (!Array.isArray(list)) return [{ path, message: `expected a list of ${shape}` }];
-  return list.flatMap((entry: unknown, i) =>
-    typeof entry === 'object' && entry !== null && fields.every((f) => typeof (entry as Record<string, unknown>)[f] === 'string' && (entry as Record<string, unknown>)[f] !== '')
-      ? []
-      : [{ path: `${path}.${i}`, message: `expected ${shape} with non-empty strings` }],
-  );
+  const isCredential = (entry: unknown): boolean =>
+    typeof entry === 'object' && entry !== null && fields.every((f) => typeof (entry as Record<string, unknown>)[f] === 'string' && (entry as Record<string, unknown>)[f] !== '');
+  return (path, list) =>
+    Array.isArray(list)
+      ? list.flatMap((entry: unknown, i) => (isCredential(entry) ? [] : mustBe(`${path}.${i}`, `${shape} with non-empty strings`, entry, { secret: true })))
+      : mustBe(path, `a list of ${shape}`, list, { secret: true });
 };
+
+/** The check of each option (when given), in the order problems are listed; the compiler asks for one per option. */
+const OPTION_CHECKS = {
+  host: check('a host name or address', (value) => typeof value === 'string' && value !== ''),
+  port: integerFrom(0, 65535),
+  tokens: check('a non-empty list of non-empty strings', (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== ''), {
+    secret: true,
+  }),
+  requireAuth: boolean,
+  akSk: credentialList(['ak', 'sk']),
+  iamUsers: credentialList(['domainName', 'userName', 'password']),
+  iamTokenLifetimeMs: positiveInteger,
+  clock: fn('a function returning a Date'),
+  authenticate: fn(),
+  projectId: check('a project id of letters, digits, - and _', (value) => typeof value === 'string' && /^[A-Za-z0-9_-]+$/.test(value)),
+  textLimit: positiveInteger,
+  streamingPieceLimit: positiveInteger,
+  streamingTotalLimit: positiveInteger,
+  voices: oneOf(['known', 'any']),
+  frameBytes: integerFrom(1, 64 * 1024 * 1024),
+  realtimeFactor: nonNegativeNumber,
+  firstAudioDelayMs: delayMs,
+  idleTimeoutMs: delayMs,
+  handshakeDelayMs: delayMs,
+  textTimeoutMs: delayMs,
+  closeGraceMs: delayMs,
+  maxConcurrentSessions: positiveInteger,
+  fault: (path, value) => (typeof value === 'function' ? [] : faultProblems(value, path)),
+  faultOnStart: fn(),
+  faultOnStreamingStart: fn(),
+  errorThenEnd: boolean,
+} as const satisfies { readonly [K in keyof Required<EmulatorOptions>]: Check };
+
+const OPTION_KEYS = Object.keys(OPTION_CHECKS);
 
 /** Throws {@link SisConfigError} when a fault is not valid. */
 export const assertFault = (fault: unknown, subject: string): void => {
@@ -121,46 +187,15 @@ export const assertFault = (fault: unknown, subject: string): void => {
  * @throws {SisConfigError} listing every problem found.
  */
 export const resolveOptions = (options: EmulatorOptions): EmulatorConfig => {
-  if (typeof options !== 'object' || options === null) {
-    throw new SisConfigError([{ path: '', message: `expected an options object, got ${options === null ? 'null' : typeof options}` }], 'emulator options');
-  }
-  const problems: Problem[] = [...unknownKeyProblems(options, OPTION_KEYS)];
-  const check = (ok: boolean, path: string, expected: string, value: unknown): void => {
-    if (!ok) problems.push({ path, message: `expected ${expected}, got ${JSON.stringify(value) ?? typeof value}` });
-  };
-  const integer = (key: keyof EmulatorOptions, min: number, max: number): void => {
-    const value = options[key];
-    if (value !== undefined) check(Number.isInteger(value) && Number(value) >= min && Number(value) <= max, key, `an integer from ${min} to ${max}`, value);
-  };
-  const fn = (key: keyof EmulatorOptions): void => {
-    if (options[key] !== undefined) check(typeof options[key] === 'function', key, 'a function', typeof options[key]);
-  };
-
-  const { host, tokens, requireAuth, projectId, voices, realtimeFactor, fault, errorThenEnd } = options;
-  if (host !== undefined) check(typeof host === 'string' && host !== '', 'host', 'a host name or address', host);
-  integer('port', 0, 65535);
-  if (tokens !== undefined) {
-    check(Array.isArray(tokens) && tokens.length > 0 && tokens.every((t) => typeof t === 'string' && t !== ''), 'tokens', 'a non-empty list of non-empty strings', Array.isArray(tokens) ? `a list of ${tokens.length}` : typeof tokens);
-  }
-  if (requireAuth !== undefined) check(typeof requireAuth === 'boolean', 'requireAuth', 'a boolean', requireAuth);
-  problems.push(...secretListProblems(options.akSk, 'akSk', ['ak', 'sk']), ...secretListProblems(options.iamUsers, 'iamUsers', ['domainName', 'userName', 'password']));
-  integer('iamTokenLifetimeMs', 1, Number.MAX_SAFE_INTEGER);
-  fn('clock');
-  fn('authenticate');
-  if (projectId !== undefined) check(typeof projectId === 'string' && /^[A-Za-z0-9_-]+$/.test(projectId), 'projectId', 'letters, digits, - and _', projectId);
-  integer('textLimit', 1, Number.MAX_SAFE_INTEGER);
-  if (voices !== undefined) check(voices === 'known' || voices === 'any', 'voices', "'known' or 'any'", voices);
-  integer('frameBytes', 1, 64 * 1024 * 1024);
-  if (realtimeFactor !== undefined) check(typeof realtimeFactor === 'number' && Number.isFinite(realtimeFactor) && realtimeFactor >= 0, 'realtimeFactor', 'a finite number >= 0', realtimeFactor);
-  integer('firstAudioDelayMs', 0, MAX_DELAY);
-  integer('idleTimeoutMs', 0, MAX_DELAY);
-  integer('closeGraceMs', 0, MAX_DELAY);
-  integer('maxConcurrentSessions', 1, Number.MAX_SAFE_INTEGER);
-  if (typeof fault !== 'function' && fault !== undefined) problems.push(...faultProblems(fault, 'fault'));
-  fn('faultOnStart');
-  if (errorThenEnd !== undefined) check(typeof errorThenEnd === 'boolean', 'errorThenEnd', 'a boolean', errorThenEnd);
+  const notAnObject = objectProblems('', options, '{ port, tokens, ... }');
+  if (notAnObject.length > 0) throw new SisConfigError(notAnObject, 'emulator options');
+  const problems: Problem[] = [
+    ...unknownKeyProblems(options, OPTION_KEYS),
+    ...Object.entries(OPTION_CHECKS).flatMap(([key, inner]) => optional(inner)(key, (options as Record<string, unknown>)[key])),
+  ];
   if (problems.length > 0) throw new SisConfigError(problems, 'emulator options');
 
+  const { fault } = options;
   const accepted = options.tokens ?? [DEFAULT_TOKEN];
   const clock = options.clock ?? ((): Date => new Date());
   const iam = iamService({ users: options.iamUsers ?? [], tokenLifetimeMs: options.iamTokenLifetimeMs ?? 24 * 3_600_000, clock });
@@ -175,16 +210,21 @@ export const resolveOptions = (options: EmulatorOptions): EmulatorConfig => {
     authenticate: options.requireAuth === false ? undefined : (options.authenticate ?? standard),
     iam,
     projectId: options.projectId,
-    textLimit: options.textLimit ?? 10_000,
+    textLimit: options.textLimit ?? MAX_TEXT_LENGTH,
+    streamingPieceLimit: options.streamingPieceLimit ?? STREAMING_PIECE_LIMIT,
+    streamingTotalLimit: options.streamingTotalLimit ?? STREAMING_TOTAL_LIMIT,
     voices: options.voices ?? 'known',
     frameBytes: options.frameBytes ?? 3200,
     realtimeFactor: options.realtimeFactor ?? 0,
     firstAudioDelayMs: options.firstAudioDelayMs ?? 0,
+    handshakeDelayMs: options.handshakeDelayMs ?? 0,
     idleTimeoutMs: options.idleTimeoutMs ?? 20_000,
+    textTimeoutMs: options.textTimeoutMs ?? 20_000,
     closeGraceMs: options.closeGraceMs ?? 5_000,
     maxConcurrentSessions: options.maxConcurrentSessions ?? Number.POSITIVE_INFINITY,
     fault: typeof fault === 'function' ? fault : () => fault,
     faultOnStart: options.faultOnStart,
+    faultOnStreamingStart: options.faultOnStreamingStart,
     errorThenEnd: options.errorThenEnd ?? true,
   };
 };

@@ -1,12 +1,15 @@
 /** What the emulator remembers of each connection, for tests to assert on. */
+import type { StreamingStartCommand } from '../protocol/streaming.js';
 import type { StartCommand } from '../protocol/wire.js';
-import type { Fault, RedactedHeaders } from './faults.js';
+import type { EmulatedApi, Fault, RedactedHeaders } from './faults.js';
 import type { SessionEnding } from './script.js';
 
-/** One connection (handshake), from the upgrade request to the socket's close. Updated live. */
-export interface SessionRecord {
+/** What every connection's record holds, whichever API it asked for. */
+interface CommonRecord {
   /** 1-based, in order of arrival. */
   readonly connection: number;
+  /** The API the path asks for; a path that names neither counts as `'realtime'` (it got 404). */
+  readonly api: EmulatedApi;
   readonly path: string;
   /** Request headers with `x-auth-token` and `authorization` values replaced by `'<redacted>'`. */
   readonly headers: RedactedHeaders;
@@ -14,16 +17,17 @@ export interface SessionRecord {
   readonly status: number | undefined;
   /** Whether authentication passed (true when it is not required); undefined when not checked (wrong path). */
   readonly authenticated: boolean | undefined;
-  /** The START command, once a valid one arrived. */
-  readonly command: StartCommand | undefined;
   readonly traceId: string | undefined;
   /** The fault applied to this connection, if any. */
   readonly fault: Fault | undefined;
   readonly audioBytes: number;
   readonly audioFrames: number;
-  /** Text frames sent (START, RESULT, END, ERROR, …). */
+  /** Text frames sent (START, RESULT, END, ERROR, EVENT, …). */
   readonly textFrames: number;
-  /** How it ended; undefined while it runs. */
+  /**
+   * How it ended; undefined while it runs. A streaming connection may hold several syntheses (a new
+   * START may follow an ERROR): its ending is that of the last one.
+   */
   readonly ending: SessionEnding | undefined;
   /** The error code of the last ERROR or FATAL_ERROR sent. */
   readonly errorCode: string | undefined;
@@ -31,6 +35,39 @@ export interface SessionRecord {
   readonly closedBy: 'client' | 'server' | 'emulator' | undefined;
   readonly closeCode: number | undefined;
 }
+
+/** A connection to real-time synthesis (`/v1/{projectId}/rtts`). */
+export interface RealtimeSessionRecord extends CommonRecord {
+  readonly api: 'realtime';
+  /** The START command, once a valid one arrived. */
+  readonly command: StartCommand | undefined;
+}
+
+/** A MSG command received by a streaming session. */
+export interface PieceRecord {
+  readonly text: string;
+  /**
+   * Whether its text was taken into the session's buffer: false when it was answered with ERROR (too
+   * long, no START before it) or ignored with an EVENT (over the session's total, after END).
+   */
+  readonly accepted: boolean;
+}
+
+/** A connection to streaming synthesis (`/v1/{projectId}/vcs/voices/clone`). */
+export interface StreamingSessionRecord extends CommonRecord {
+  readonly api: 'streaming';
+  /** The last START command accepted, as received (no defaults applied). */
+  readonly command: StreamingStartCommand | undefined;
+  /** Every well-formed MSG received, in order, including ignored ones (an ONLY START's text is not a piece). */
+  readonly pieces: readonly PieceRecord[];
+  /** The sentences synthesised, in order (an ONLY text's too): the audio is theirs, one after the other. */
+  readonly sentences: readonly string[];
+  /** The `event` of every EVENT frame sent, in order. */
+  readonly events: readonly string[];
+}
+
+/** One connection (handshake), from the upgrade request to the socket's close. Updated live. */
+export type SessionRecord = RealtimeSessionRecord | StreamingSessionRecord;
 
 /** Counters since the emulator started. */
 export interface EmulatorStats {
@@ -46,6 +83,10 @@ export interface EmulatorStats {
   readonly sessionsCompleted: number;
   readonly errorsSent: number;
   readonly fatalErrorsSent: number;
+  /** EVENT frames sent (streaming). */
+  readonly eventsSent: number;
+  /** MSG commands received (streaming), accepted or not. */
+  readonly piecesReceived: number;
   readonly faultsApplied: number;
   readonly audioBytesSent: number;
   readonly audioFramesSent: number;
@@ -53,13 +94,20 @@ export interface EmulatorStats {
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-export const newRecord = (connection: number, path: string, headers: RedactedHeaders): Mutable<SessionRecord> => ({
+/** A streaming record as its session fills it: the lists grow in place. */
+export type MutableStreamingRecord = Mutable<Omit<StreamingSessionRecord, 'pieces' | 'sentences' | 'events'>> & {
+  readonly pieces: PieceRecord[];
+  readonly sentences: string[];
+  readonly events: string[];
+};
+
+const common = (connection: number, api: EmulatedApi, path: string, headers: RedactedHeaders): Mutable<CommonRecord> => ({
   connection,
+  api,
   path,
   headers,
   status: undefined,
   authenticated: undefined,
-  command: undefined,
   traceId: undefined,
   fault: undefined,
   audioBytes: 0,
@@ -71,6 +119,21 @@ export const newRecord = (connection: number, path: string, headers: RedactedHea
   closeCode: undefined,
 });
 
+export const newRecord = (connection: number, path: string, headers: RedactedHeaders): Mutable<RealtimeSessionRecord> => ({
+  ...common(connection, 'realtime', path, headers),
+  api: 'realtime',
+  command: undefined,
+});
+
+export const newStreamingRecord = (connection: number, path: string, headers: RedactedHeaders): MutableStreamingRecord => ({
+  ...common(connection, 'streaming', path, headers),
+  api: 'streaming',
+  command: undefined,
+  pieces: [],
+  sentences: [],
+  events: [],
+});
+
 export const newStats = (): Mutable<EmulatorStats> => ({
   connections: 0,
   rejectedHandshakes: 0,
@@ -79,7 +142,28 @@ export const newStats = (): Mutable<EmulatorStats> => ({
   sessionsCompleted: 0,
   errorsSent: 0,
   fatalErrorsSent: 0,
+  eventsSent: 0,
+  piecesReceived: 0,
   faultsApplied: 0,
   audioBytesSent: 0,
   audioFramesSent: 0,
 });
+
+/** Keeps a synthesis's ending in the record and counts it. */
+export const recordEnding = (record: { ending: SessionEnding | undefined }, stats: Mutable<EmulatorStats>, ending: SessionEnding): void => {
+  record.ending = ending;
+  if (ending === 'end-normal') stats.sessionsCompleted++;
+  if (ending === 'error') stats.errorsSent++;
+  if (ending === 'fatal') stats.fatalErrorsSent++;
+};
+
+/** Keeps how the WebSocket closed; a session still running ends as the closer ended it. */
+export const recordClose = (
+  record: { closeCode: number | undefined; closedBy: 'client' | 'server' | 'emulator' | undefined; ending: SessionEnding | undefined },
+  code: number,
+  closedBy: 'client' | 'server' | 'emulator',
+): void => {
+  record.closeCode = code;
+  record.closedBy = closedBy;
+  record.ending ??= closedBy === 'emulator' ? 'emulator-closed' : 'client-closed';
+};

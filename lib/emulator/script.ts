@@ -1,8 +1,11 @@
 /**
  * What a session sends, as a list of steps computed when the START command arrives: the normal
  * script (START, audio with interleaved RESULTs, END), which a fault then rewrites. The session
- * (session.ts) only plays steps; everything about order and content is decided here.
+ * (session.ts) only has the steps played (player.ts); everything about order and content is decided
+ * here. The streaming session builds its steps from the same frames and fault actions as the text
+ * arrives (streaming-script.ts).
  */
+import type { EventResponse } from '../protocol/streaming.js';
 import type { EndReason, EndResponse, ErrorResponse, FatalErrorResponse, ResultResponse, StartCommand, StartResponse, SubtitleItem } from '../protocol/wire.js';
 import type { SynthesizedAudio } from './audio/synthesize.js';
 import type { AudioPlan, Word } from './audio/plan.js';
@@ -37,6 +40,11 @@ export type Step =
   | TextStep
   | AudioStep
   | { readonly kind: 'wait'; readonly ms: number }
+  /**
+   * A sentence's audio begins (streaming): wait until `notBefore` (a `performance.now()` time: the think
+   * time), and when paced, restart the real-time clock at the audio position `atMs` if it fell behind.
+   */
+  | { readonly kind: 'anchor'; readonly notBefore: number; readonly atMs: number }
   /** A frame written to the TCP socket `bytesPerTick` bytes every `intervalMs`. */
   | { readonly kind: 'trickle'; readonly frame: TextStep | AudioStep; readonly intervalMs: number; readonly bytesPerTick: number }
   /** One binary frame of `bytes` zero bytes, streamed to the TCP socket as it drains. */
@@ -54,14 +62,17 @@ export interface ScriptSettings {
   readonly firstAudioDelayMs: number;
   readonly closeGraceMs: number;
   readonly errorThenEnd: boolean;
+  /** The `resp_type` of the `unknown-type` fault when it names none: one the API does not know. */
+  readonly unknownRespType: string;
 }
 
 // ---- frames, typed by the wire codecs -------------------------------------------------------
 
-const json = (frame: StartResponse | EndResponse | ErrorResponse | FatalErrorResponse | ResultResponse | { resp_type: string; trace_id: string }): string =>
-  JSON.stringify(frame);
+export const json = (
+  frame: StartResponse | EndResponse | ErrorResponse | FatalErrorResponse | ResultResponse | EventResponse | { resp_type: string; trace_id: string },
+): string => JSON.stringify(frame);
 
-const grace = (s: ScriptSettings): number | undefined => (s.closeGraceMs > 0 ? s.closeGraceMs : undefined);
+export const grace = (s: ScriptSettings): number | undefined => (s.closeGraceMs > 0 ? s.closeGraceMs : undefined);
 
 export const startStep = (s: ScriptSettings): Step => ({ kind: 'text', role: 'start', data: json({ resp_type: 'START', trace_id: s.traceId }) });
 
@@ -72,13 +83,16 @@ export const endStep = (s: ScriptSettings, reason: EndReason, outcome?: Outcome)
   ...(outcome === undefined ? {} : { outcome }),
 });
 
+/** The ERROR frame alone. */
+export const errorStep = (s: ScriptSettings, error: ServiceError): TextStep => ({
+  kind: 'text',
+  data: json({ resp_type: 'ERROR', trace_id: s.traceId, error_code: error.errorCode, error_msg: error.errorMsg }),
+  outcome: { ending: 'error', errorCode: error.errorCode },
+});
+
 /** ERROR, then (by default) END/ERROR, then wait for the client to close. */
 export const errorSteps = (s: ScriptSettings, error: ServiceError, options: { end: boolean } = { end: s.errorThenEnd }): Step[] => [
-  {
-    kind: 'text',
-    data: json({ resp_type: 'ERROR', trace_id: s.traceId, error_code: error.errorCode, error_msg: error.errorMsg }),
-    outcome: { ending: 'error', errorCode: error.errorCode },
-  },
+  errorStep(s, error),
   ...(options.end ? [endStep(s, 'ERROR', { ending: 'end-error' })] : []),
   { kind: 'await-close', graceMs: grace(s) },
 ];
@@ -114,7 +128,7 @@ const subtitleItem = (plan: AudioPlan, word: Word, index: number, phonemes: bool
   };
 };
 
-const resultStep = (s: ScriptSettings, item: SubtitleItem): Step => ({
+export const resultStep = (s: ScriptSettings, item: SubtitleItem): Step => ({
   kind: 'text',
   role: 'result',
   data: json({ resp_type: 'RESULT', trace_id: s.traceId, result: [item] }),
@@ -157,6 +171,8 @@ const indexOf = (steps: readonly Step[], point: FaultPoint): number => {
   if (point === 'after-start') return 1;
   if (point === 'before-end') return end;
   if (point === 'after-end') return end + 1;
+  // A real-time session has no pieces: after none is after START, after any is before END.
+  if ('afterPieces' in point) return point.afterPieces === 0 ? 1 : end;
   let frames = 0;
   for (let i = 1; i < end; i++) {
     if (frames === point.afterFrames) return i;
@@ -166,19 +182,22 @@ const indexOf = (steps: readonly Step[], point: FaultPoint): number => {
 };
 
 /** What a point fault makes of the rest of the script, from its point on. */
-type PointAction = (rest: readonly Step[]) => Step[];
+export type PointAction = (rest: readonly Step[]) => Step[];
 
-const isFrame = (step: Step | undefined): step is TextStep | AudioStep => step?.kind === 'text' || step?.kind === 'audio';
+export const isFrame = (step: Step | undefined): step is TextStep | AudioStep => step?.kind === 'text' || step?.kind === 'audio';
+
+/** The ERROR an `error` fault sends, its defaults applied. */
+export const faultError = (f: Extract<PointFault, { kind: 'error' }>): ServiceError => ({ errorCode: f.errorCode ?? 'SIS.0401', errorMsg: f.errorMsg ?? 'synthesis error' });
 
 const pointActions: { readonly [K in PointFault['kind']]: (fault: Extract<PointFault, { kind: K }>, s: ScriptSettings) => PointAction } = {
-  error: (f, s) => () => errorSteps(s, { errorCode: f.errorCode ?? 'SIS.0401', errorMsg: f.errorMsg ?? 'synthesis error' }),
+  error: (f, s) => () => errorSteps(s, faultError(f)),
   fatal: (f, s) => () => fatalSteps(s, { errorCode: f.errorCode ?? 'SIS.0413', errorMsg: f.errorMsg ?? 'engine internal error' }),
   'end-error': (_, s) => () => [endStep(s, 'ERROR', { ending: 'end-error' }), { kind: 'await-close', graceMs: grace(s) }],
   drop: (f) => () => [
     f.how === 'reset' ? { kind: 'reset' } : { kind: 'close', code: f.closeCode ?? 1011, reason: f.closeReason ?? '', outcome: { ending: 'dropped' } },
   ],
   malformed: (f, s) => () => [{ kind: 'text', data: f.payload ?? '{"resp_type":', outcome: { ending: 'malformed' } }, { kind: 'await-close', graceMs: grace(s) }],
-  'unknown-type': (f, s) => (rest) => [{ kind: 'text', data: json({ resp_type: f.respType ?? 'EVENT', trace_id: s.traceId }) }, ...rest],
+  'unknown-type': (f, s) => (rest) => [{ kind: 'text', data: json({ resp_type: f.respType ?? s.unknownRespType, trace_id: s.traceId }) }, ...rest],
   stall: () => () => [{ kind: 'await-close', graceMs: undefined, outcome: { ending: 'stalled' } }],
   trickle: (f) => (rest) => {
     const at = rest.findIndex(isFrame);
@@ -191,29 +210,33 @@ const pointActions: { readonly [K in PointFault['kind']]: (fault: Extract<PointF
   flood: (f, s) => (rest) => [{ kind: 'flood', frames: f.frames ?? 10_000, data: new Uint8Array(f.bytes ?? s.frameBytes) }, ...rest],
 };
 
-const runAction = <K extends PointFault['kind']>(fault: Extract<PointFault, { kind: K }>, s: ScriptSettings): PointAction =>
+export const runAction = <K extends PointFault['kind']>(fault: Extract<PointFault, { kind: K }>, s: ScriptSettings): PointAction =>
   (pointActions[fault.kind] as (f: typeof fault, s: ScriptSettings) => PointAction)(fault, s);
 
-/** Moves or adds one frame before the START response; the rest of the session is unchanged. */
-const outOfOrder = (steps: readonly Step[], what: Extract<SessionFault, { kind: 'out-of-order' }>['what'], command: StartCommand, audio: SynthesizedAudio, s: ScriptSettings): Step[] => {
+/** The frames an out-of-order fault puts before START when the script has none of their kind (yet). */
+export interface OutOfOrderFallbacks {
+  readonly audio: () => AudioStep;
+  readonly result: () => Step;
+}
+
+/** Moves or adds one frame before the START response (the first step); the rest of the session is unchanged. */
+export const outOfOrder = (steps: readonly Step[], what: Extract<SessionFault, { kind: 'out-of-order' }>['what'], fallbacks: OutOfOrderFallbacks, s: ScriptSettings): Step[] => {
   const [start, ...rest] = steps;
   if (start === undefined) return [];
-  const moveFirst = (pick: (step: Step) => boolean, fallback: Step): Step[] => {
+  const moveFirst = (pick: (step: Step) => boolean, fallback: () => Step): Step[] => {
     const at = rest.findIndex(pick);
-    const moved = at < 0 ? fallback : rest[at];
-    return [moved ?? fallback, start, ...(at < 0 ? rest : rest.filter((_, i) => i !== at))];
+    const moved = at < 0 ? undefined : rest[at];
+    return [moved ?? fallback(), start, ...(at < 0 ? rest : rest.filter((_, i) => i !== at))];
   };
   switch (what) {
     case 'audio-before-start':
-      return moveFirst((step) => step.kind === 'audio', { kind: 'audio', data: audio.bytes.subarray(0, s.frameBytes), atMs: 0 });
+      return moveFirst((step) => step.kind === 'audio', fallbacks.audio);
     case 'duplicate-start':
       return [start, start, ...rest];
     case 'end-before-start':
       return [endStep(s, 'NORMAL'), start, ...rest];
-    case 'result-before-start': {
-      const word = audio.plan.words[0] ?? { text: command.text, from: 0, to: audio.plan.syllables.length };
-      return moveFirst((step) => step.kind === 'text' && step.role === 'result', resultStep(s, subtitleItem(audio.plan, word, 0, false)));
-    }
+    case 'result-before-start':
+      return moveFirst((step) => step.kind === 'text' && step.role === 'result', fallbacks.result);
   }
 };
 
@@ -221,7 +244,15 @@ const outOfOrder = (steps: readonly Step[], what: Extract<SessionFault, { kind: 
 export const sessionScript = (command: StartCommand, audio: SynthesizedAudio, fault: SessionFault | undefined, s: ScriptSettings): Step[] => {
   const steps = normalScript(command, audio, s);
   if (fault === undefined) return steps;
-  if (fault.kind === 'out-of-order') return outOfOrder(steps, fault.what, command, audio, s);
+  if (fault.kind === 'out-of-order') {
+    return outOfOrder(steps, fault.what, {
+      audio: () => ({ kind: 'audio', data: audio.bytes.subarray(0, s.frameBytes), atMs: 0 }),
+      result: () => {
+        const word = audio.plan.words[0] ?? { text: command.text, from: 0, to: audio.plan.syllables.length };
+        return resultStep(s, subtitleItem(audio.plan, word, 0, false));
+      },
+    }, s);
+  }
   const at = indexOf(steps, fault.at);
   return [...steps.slice(0, at), ...runAction(fault, s)(steps.slice(at))];
 };

@@ -1,6 +1,7 @@
 /**
  * The emulator: an HTTP server that plays the API gateway for the handshake (route, authentication,
- * handshake faults) and hands each accepted WebSocket to a session (session.ts).
+ * handshake faults, handshake delay) and hands each accepted WebSocket to a session of the API its
+ * path asks for: real-time synthesis (session.ts) or streaming synthesis (streaming-session.ts).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,15 +10,19 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { HandshakeRejection } from './auth.js';
 import type { Fault, FaultContext } from './faults.js';
-import { checkRoute, gatewayError, pathOf, redactHeaders, rejectUpgrade, respond, UPGRADE_REQUIRED } from './gateway.js';
+import { apiOf, checkRoute, gatewayError, holdUpgrade, pathOf, redactHeaders, rejectUpgrade, respond, UPGRADE_REQUIRED } from './gateway.js';
 import { IAM_TOKENS_PATH, type EmulatorIam } from './iam.js';
 import { assertFault, DEFAULT_PROJECT_ID, faultProblems, resolveOptions, type EmulatorOptions } from './options.js';
-import { newRecord, newStats, type EmulatorStats, type Mutable, type SessionRecord } from './records.js';
+import { newRecord, newStats, newStreamingRecord, type EmulatorStats, type Mutable, type SessionRecord } from './records.js';
 import { runSession } from './session.js';
+import { runStreamingSession } from './streaming-session.js';
 
 /** A running emulator. */
 export interface Emulator {
-  /** `ws://host:port`: the client's `endpoint`; it connects to `${url}/v1/${projectId}/rtts`. */
+  /**
+   * `ws://host:port`: the client's `endpoint`; it connects to `${url}/v1/${projectId}/rtts` (real-time)
+   * or `${url}/v1/${projectId}/vcs/voices/clone` (streaming).
+   */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -37,14 +42,14 @@ export interface Emulator {
   readonly sessions: readonly SessionRecord[];
   /** A snapshot of the counters. */
   readonly stats: EmulatorStats;
-  /** Queues faults for the next connections, one each, before `fault` and `faultOnStart` are asked. */
+  /** Queues faults for the next connections (either API), one each, before `fault` and the START choosers are asked. */
   injectNext(...faults: Fault[]): void;
   /** Terminates every connection and stops the server. Safe to call more than once. */
   close(): Promise<void>;
 }
 
 /**
- * Starts a local SIS real-time synthesis server.
+ * Starts a local SIS synthesis server: real-time and streaming synthesis on one port.
  * @throws {SisConfigError} (as a rejection) when an option is invalid.
  * @example
  * const emulator = await startEmulator({ realtimeFactor: 1 });
@@ -98,14 +103,25 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     }
     stats.connections++;
     const path = pathOf(request.url);
-    const record = newRecord(stats.connections, path, redactHeaders(request.headers));
+    const api = apiOf(path);
+    const headers = redactHeaders(request.headers);
+    const record = api === 'streaming' ? newStreamingRecord(stats.connections, path, headers) : newRecord(stats.connections, path, headers);
     records.push(record);
-    const reject = (rejection: HandshakeRejection): void => {
-      record.status = rejection.status;
-      record.ending = 'rejected';
-      stats.rejectedHandshakes++;
-      rejectUpgrade(socket, rejection);
+    // Every answer, 101 or an error, waits handshakeDelayMs; a client that gives up meanwhile gets none.
+    const answer = (reply: (head: Buffer) => void): void => {
+      if (config.handshakeDelayMs === 0) return reply(head);
+      holdUpgrade(socket, head, config.handshakeDelayMs, reply);
+      socket.once('close', () => {
+        if (record.status === undefined) record.ending ??= shuttingDown ? 'emulator-closed' : 'client-closed';
+      });
     };
+    const reject = (rejection: HandshakeRejection): void =>
+      answer(() => {
+        record.status = rejection.status;
+        record.ending = 'rejected';
+        stats.rejectedHandshakes++;
+        rejectUpgrade(socket, rejection);
+      });
 
     const routeProblem = checkRoute(path, config.projectId);
     if (routeProblem !== undefined) return reject(routeProblem);
@@ -119,7 +135,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     record.authenticated = authProblem === undefined;
     if (authProblem !== undefined) return reject(authProblem);
 
-    const context: FaultContext = { connection: record.connection, path, headers: record.headers };
+    const context: FaultContext = { connection: record.connection, path, api, headers: record.headers };
     const fault = nextFault(context);
     if (fault !== undefined) {
       record.fault = fault;
@@ -129,26 +145,29 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
       const typical = gatewayError(fault.status);
       return reject({ status: fault.status, errorCode: fault.errorCode ?? typical.errorCode, errorMsg: fault.errorMsg ?? typical.errorMsg });
     }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      record.status = 101;
-      runSession(ws, {
-        config,
-        record,
-        stats,
-        context,
-        acquireSlot: () => {
-          if (running >= config.maxConcurrentSessions) return false;
-          running++;
-          return true;
-        },
-        releaseSlot: () => {
-          running--;
-        },
-        reset: () => (socket instanceof Socket ? socket.resetAndDestroy() : socket.destroy()),
-        raw: socket,
-        shuttingDown: () => shuttingDown,
-      });
-    });
+    answer((received) =>
+      wss.handleUpgrade(request, socket, received, (ws) => {
+        record.status = 101;
+        const deps = {
+          config,
+          stats,
+          context,
+          acquireSlot: (): boolean => {
+            if (running >= config.maxConcurrentSessions) return false;
+            running++;
+            return true;
+          },
+          releaseSlot: (): void => {
+            running--;
+          },
+          reset: () => (socket instanceof Socket ? socket.resetAndDestroy() : socket.destroy()),
+          raw: socket,
+          shuttingDown: () => shuttingDown,
+        };
+        if (record.api === 'streaming') runStreamingSession(ws, { ...deps, record });
+        else runSession(ws, { ...deps, record });
+      }),
+    );
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -180,7 +199,9 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
       return { ...stats };
     },
     injectNext: (...faults: Fault[]): void => {
-      faults.forEach((fault, i) => assertFault(fault, `injectNext fault #${i + 1}`));
+      faults.forEach((fault, i) => {
+        assertFault(fault, `injectNext fault #${i + 1}`);
+      });
       injected.push(...faults);
     },
     close: () => {

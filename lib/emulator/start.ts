@@ -1,13 +1,15 @@
 /**
- * Checks the START command the way the service answers it: the wire codec decides what is well
- * formed, and each problem maps to the documented error code (protocol.md §1, error codes).
+ * Checks the START command the way the service answers it: the wire codec (lib/protocol/wire.ts,
+ * with the rules of lib/protocol/rules.ts that the client checks too) decides what is valid, and
+ * each problem maps to the documented error code (protocol.md §1, error codes).
  */
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
-import { codePointLength } from '../protocol/request.js';
-import { isKnownVoice, VOICE_PATTERN } from '../protocol/voices.js';
-import { StartCommand } from '../protocol/wire.js';
 import { parseJson } from '../protocol/json.js';
+import { errorPath } from '../protocol/problems.js';
+import { codePointLength, isBlank, RANGES, type RangedField } from '../protocol/rules.js';
+import { isKnownVoice } from '../protocol/voices.js';
+import { startCommandWithin, type StartCommand } from '../protocol/wire.js';
 
 /** An error the service answers with an ERROR frame. */
 export interface ServiceError {
@@ -42,41 +44,66 @@ const INVALID_CODE: Record<Field, string> = {
   subtitle: 'SIS.0032',
 };
 
-const isField = (key: string | undefined): key is Field => (FIELDS as readonly (string | undefined)[]).includes(key);
+type CodecError<F extends string> = { readonly field: F | undefined; readonly value: unknown };
 
-/** The first codec error, as the service would word it. */
-const fromCodecErrors = (errors: t.Errors): StartCheck => {
-  const found = errors.map((error) => {
-    const keys = error.context.map((entry) => entry.key).filter((key) => key !== '' && !/^\d+$/.test(key));
-    const field = keys[keys.length - 1];
+/** Each codec error's field (the last key of its path, if it is one of `fields`) and value. */
+const codecErrors = <F extends string>(errors: t.Errors, fields: readonly F[]): CodecError<F>[] => {
+  const isField = (key: string | undefined): key is F => (fields as readonly (string | undefined)[]).includes(key);
+  return errors.map((error) => {
+    const field = errorPath(error).at(-1);
     return { field: isField(field) ? field : undefined, value: error.value };
   });
-  const rank = (field: Field | undefined): number => (field === undefined ? -1 : FIELDS.indexOf(field));
-  const first = found.sort((a, b) => rank(a.field) - rank(b.field))[0];
-  if (first === undefined || first.field === undefined) return fail('SIS.0032', 'the START command must be a JSON object');
-  if (first.value === undefined) return fail('SIS.0012', `'${first.field}' is required`);
-  if (first.field === 'command') return fail('SIS.0031', `command ${JSON.stringify(first.value)} is not supported, expected START`);
-  return fail(INVALID_CODE[first.field], `'${first.field}' is invalid`);
 };
 
-const inRange = (value: number, min: number, max: number): boolean => value >= min && value <= max;
+/** The error on the earliest of `fields`; one on the command as a whole (`field` undefined) comes before them. */
+const earliest = <F extends string>(found: readonly CodecError<F>[], fields: readonly F[]): CodecError<F> | undefined => {
+  const rank = (field: F | undefined): number => (field === undefined ? -1 : fields.indexOf(field));
+  return [...found].sort((a, b) => rank(a.field) - rank(b.field))[0];
+};
 
-/** Parses and checks the text of the client's first message. */
+/**
+ * The codec error the service reports: the one on the earliest of `fields` (checked in that order),
+ * or one on the command as a whole (`field` undefined, e.g. not an object) before them.
+ */
+export const firstCodecError = <F extends string>(errors: t.Errors, fields: readonly F[]): CodecError<F> | undefined =>
+  earliest(codecErrors(errors, fields), fields);
+
+const isRanged = (field: Field): field is RangedField => Object.hasOwn(RANGES, field);
+
+/** A codec error as the service words it. */
+const answer = ({ field, value }: CodecError<Field>, limits: StartLimits): StartCheck => {
+  if (field === undefined) return fail('SIS.0032', 'the START command must be a JSON object');
+  if (value === undefined) return fail('SIS.0012', `'${field}' is required`);
+  if (field === 'command') return fail('SIS.0031', `command ${JSON.stringify(value)} is not supported, expected START`);
+  // The text's codec fails a string for one of two reasons: nothing to speak, or too long.
+  if (field === 'text' && typeof value === 'string') {
+    return isBlank(value)
+      ? fail('SIS.0012', "'text' is required")
+      : fail('SIS.0403', `'text' is too long: ${codePointLength(value)} characters, the limit is ${limits.textLimit}`);
+  }
+  if (field === 'property' && typeof value === 'string') return fail('SIS.0411', `'property' is invalid: ${JSON.stringify(value)} is not a supported voice`);
+  if (isRanged(field)) return fail('SIS.0032', `'${field}' is invalid: must be an integer from ${RANGES[field].min} to ${RANGES[field].max}`);
+  return fail(INVALID_CODE[field], `'${field}' is invalid`);
+};
+
+/** The voice when it is well formed but not one the emulator knows (with `voices: 'known'`). */
+const unknownVoice = (json: unknown, limits: StartLimits): CodecError<Field>[] => {
+  if (limits.voices === 'any' || typeof json !== 'object' || json === null) return [];
+  const config: unknown = (json as { config?: unknown }).config;
+  const property: unknown = typeof config === 'object' && config !== null ? (config as { property?: unknown }).property : undefined;
+  return typeof property === 'string' && !isKnownVoice(property) ? [{ field: 'property', value: property }] : [];
+};
+
+/**
+ * Parses and checks the text of the client's first message. Of several problems, the one on the
+ * earliest field in {@link FIELDS} is answered.
+ */
 export const checkStart = (message: string, limits: StartLimits): StartCheck => {
   const json = parseJson(message);
   if (json === undefined) return fail('SIS.0032', 'invalid JSON');
-  const decoded = StartCommand.decode(json);
-  if (isLeft(decoded)) return fromCodecErrors(decoded.left);
-  const command = decoded.right;
-  const { text, config } = command;
-  if (text === '') return fail('SIS.0012', "'text' is required");
-  const length = codePointLength(text);
-  if (length > limits.textLimit) return fail('SIS.0403', `'text' is too long: ${length} characters, the limit is ${limits.textLimit}`);
-  const voiceOk = VOICE_PATTERN.test(config.property) && (limits.voices === 'any' || isKnownVoice(config.property));
-  if (!voiceOk) return fail('SIS.0411', `'property' is invalid: ${JSON.stringify(config.property)} is not a supported voice`);
-  for (const field of ['speed', 'pitch'] as const) {
-    if (!inRange(config[field], -500, 500)) return fail('SIS.0032', `'${field}' is invalid: must be from -500 to 500`);
-  }
-  if (!inRange(config.volume, 0, 100)) return fail('SIS.0032', "'volume' is invalid: must be from 0 to 100");
-  return { ok: true, command };
+  const decoded = startCommandWithin(limits.textLimit).decode(json);
+  const first = earliest([...codecErrors(isLeft(decoded) ? decoded.left : [], FIELDS), ...unknownVoice(json, limits)], FIELDS);
+  if (first !== undefined) return answer(first, limits);
+  // A Left always carries an error, so this is only for the compiler.
+  return isLeft(decoded) ? fail('SIS.0032', 'the START command is invalid') : { ok: true, command: decoded.right };
 };

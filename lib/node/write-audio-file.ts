@@ -3,13 +3,33 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import { SisConfigError, SisFileError, type Problem } from '../errors.js';
+import { check, oneOf, optional } from '../checks.js';
 import { bytesOf, type AudioData } from '../audio/audio-data.js';
-import { resolveAudioFormat, wavHeader, type AudioFormatOptions } from '../audio/wav-header.js';
+import { audioFormatProblems, resolveAudioFormat, wavHeader, type AudioFormatOptions } from '../audio/wav-header.js';
 
+/** The stream's format (the request will do) and the file's container. */
 export interface AudioFileOptions extends AudioFormatOptions {
-  /** `'wav'` (default): a WAV file with exact sizes; `'raw'`: the bytes as received. mp3 is always written as it is. */
-  readonly format?: 'wav' | 'raw' | undefined;
+  /**
+   * `'wav'` (default): a WAV file with exact sizes; `'raw'`: the bytes as received, as `sis-tts --container`.
+   * mp3 is always written as it is.
+   */
+  readonly container?: 'wav' | 'raw' | undefined;
 }
+
+/** Every problem with the arguments; the options may be a whole request, so other fields are let be. */
+const fileProblems = (path: unknown, options: AudioFileOptions): Problem[] => {
+  const problems = [
+    ...check('a file path', (value) => typeof value === 'string' && value.trim() !== '')('path', path),
+    ...audioFormatProblems(options),
+  ];
+  if (typeof options !== 'object' || options === null) return problems;
+  return [
+    ...problems,
+    ...optional(oneOf(['wav', 'raw']))('container', options.container),
+    // The old name: without this a `format: 'raw'` would quietly write a WAV file.
+    ...(Object.hasOwn(options, 'format') ? [{ path: 'format', message: "is now 'container' ('wav' or 'raw')" }] : []),
+  ];
+};
 
 /** What `writeAudioFile` emits once the file is in place. */
 export interface AudioFileResult {
@@ -43,20 +63,17 @@ const writeAll = async (handle: FileHandle, bytes: Uint8Array, position?: number
  * On an error or unsubscribe the temporary file is removed: no partial file is ever left at `path`.
  * Disk failures arrive as a {@link SisFileError}. Chunks wait in memory for the disk, which is
  * normally far faster than the network.
+ * @throws {SisConfigError} (as an error notification) naming every bad argument.
  * @example client.synthesize$(request).pipe(writeAudioFile('out.wav', request)).subscribe(({ path }) => console.log(path))
  */
 export const writeAudioFile =
   (path: string, options: AudioFileOptions = {}): OperatorFunction<AudioData, AudioFileResult> =>
   (source) =>
     new Observable<AudioFileResult>((subscriber) => {
-      const { audioFormat, sampleRate } = resolveAudioFormat(options);
-      const problems: Problem[] = [];
-      if (typeof path !== 'string' || path.trim() === '') problems.push({ path: 'path', message: `must be a file path, got ${typeof path === 'string' ? 'an empty string' : typeof path}` });
-      if (options.format !== undefined && options.format !== 'wav' && options.format !== 'raw') {
-        problems.push({ path: 'format', message: `must be 'wav' or 'raw', got ${String(options.format)}` });
-      }
+      const problems = fileProblems(path, options);
       if (problems.length > 0) throw new SisConfigError(problems, 'writeAudioFile arguments');
-      const wav = (options.format ?? 'wav') === 'wav' && audioFormat !== 'mp3';
+      const { audioFormat, sampleRate } = resolveAudioFormat(options);
+      const wav = (options.container ?? 'wav') === 'wav' && audioFormat !== 'mp3';
       const target = resolve(path);
       const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
       const header = wav ? wavHeader({ audioFormat, sampleRate }) : new Uint8Array(0);

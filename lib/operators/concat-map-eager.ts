@@ -1,5 +1,6 @@
 import { Observable, Subscription, from, type ObservableInput, type OperatorFunction } from 'rxjs';
 import { SisConfigError } from '../errors.js';
+import { fn, positiveInteger } from '../checks.js';
 
 interface Inner<R> {
   readonly buffer: R[];
@@ -11,15 +12,18 @@ interface Inner<R> {
  * emitted and the next ones, whose values are buffered until their turn. Output is strictly in
  * source order. Inner `k + concurrency` is subscribed only once inner `k` has completed, so at most
  * `concurrency - 1` inners are buffered. Any error fails the whole at once.
+ * @throws {SisConfigError} (as an error notification) if `project` is not a function or `concurrency` not a positive integer.
  * @example from(parts).pipe(concatMapEager((text) => client.synthesize$({ text }), 2))
  */
 export const concatMapEager =
   <T, R>(project: (value: T, index: number) => ObservableInput<R>, concurrency = 2): OperatorFunction<T, R> =>
   (source) =>
     new Observable<R>((subscriber) => {
-      if (!Number.isInteger(concurrency) || concurrency < 1) {
-        throw new SisConfigError([{ path: 'concurrency', message: `must be a positive integer, got ${String(concurrency)}` }]);
-      }
+      const problems = [
+        ...fn('a function (value, index) => Observable')('project', project),
+        ...positiveInteger('concurrency', concurrency),
+      ];
+      if (problems.length > 0) throw new SisConfigError(problems, 'concatMapEager arguments');
       const waiting: T[] = []; // source values not started yet
       const inners = new Map<number, Inner<R>>();
       const subscriptions = new Subscription();

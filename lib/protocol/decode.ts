@@ -1,6 +1,7 @@
 /** Text frames enter a session only through here: JSON, then the codec of their `resp_type`. */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import type * as t from 'io-ts';
 import { problemsFrom } from './problems.js';
 import { AnyResponse, responseCodecs, type KnownResponseType, type ServerResponse } from './wire.js';
 import { parseJson } from './json.js';
@@ -10,8 +11,7 @@ export type DecodedFrame =
   | { readonly known: false; readonly respType: string; readonly frame: Readonly<Record<string, unknown>> };
 
 /** A short, printable excerpt of a frame for error messages. */
-export const excerpt = (text: string, max = 120): string =>
-  JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+export const excerpt = (text: string, max = 120): string => JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 
 const jsonOf = (text: string): E.Either<string, unknown> => {
   const json = parseJson(text);
@@ -19,6 +19,11 @@ const jsonOf = (text: string): E.Either<string, unknown> => {
 };
 
 const isKnown = (respType: string): respType is KnownResponseType => Object.hasOwn(responseCodecs, respType);
+
+const decodeKnown = (respType: KnownResponseType, json: unknown): E.Either<t.Errors, ServerResponse> => {
+  const codec: t.Decoder<unknown, ServerResponse> = responseCodecs[respType];
+  return codec.decode(json);
+};
 
 /**
  * Decodes one server text frame. Left: why it is not a valid frame. A well-formed frame with an
@@ -34,7 +39,7 @@ export const decodeServerFrame = (text: string): E.Either<string, DecodedFrame> 
         E.chain(({ resp_type }): E.Either<string, DecodedFrame> => {
           if (!isKnown(resp_type)) return E.right({ known: false, respType: resp_type, frame: json as Record<string, unknown> });
           return pipe(
-            responseCodecs[resp_type].decode(json),
+            decodeKnown(resp_type, json),
             E.bimap(
               (errors) =>
                 `a malformed ${resp_type} frame (${problemsFrom(errors)

@@ -1,31 +1,52 @@
-/** Turns io-ts validation errors into the `Problem` list carried by typed errors. */
-import type * as t from 'io-ts';
+/** Turns io-ts validation errors into the `Problem` list carried by typed errors, in the wording of lib/checks.ts. */
+import * as t from 'io-ts';
+import { choicesName, mustBeMessage } from '../checks.js';
 import type { Problem } from '../errors.js';
 
-const describe = (value: unknown): string => {
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (value === undefined) return 'nothing';
-  try {
-    const json = JSON.stringify(value);
-    return json.length > 60 ? `${json.slice(0, 57)}...` : json;
-  } catch {
-    return typeof value;
-  }
+/** @deprecated Import it from lib/checks.ts, the one place of the option checks. */
+export { unknownKeyProblems } from '../checks.js';
+
+/**
+ * The keys from the decoded value down to the offending one: `['config', 'speed']`. The keys io-ts
+ * gives the members of an intersection or a union (`'0'`, `'1'`) are not in the value and are left
+ * out; an array's indexes are kept (`['result', '0', 'text']`).
+ */
+export const errorPath = (error: t.ValidationError): string[] =>
+  error.context
+    .filter((_entry, i) => {
+      const parent = error.context[i - 1]?.type;
+      return i > 0 && !(parent instanceof t.IntersectionType || parent instanceof t.UnionType);
+    })
+    .map((entry) => entry.key);
+
+// io-ts names its primitives as TypeScript does; users read these.
+const PRIMITIVE_NAMES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  Int: 'an integer',
+  UnknownRecord: 'an object',
+  UnknownArray: 'an array',
 };
 
-/** One problem per offending field, with the expected type and what was received. */
+/** What the innermost codec of an error expects, as a user reads it. */
+const expectation = (error: t.ValidationError): string => {
+  const type = error.context[error.context.length - 1]?.type;
+  if (type === undefined) return 'a value';
+  if (type instanceof t.KeyofType) return choicesName(Object.keys(type.keys as object));
+  return PRIMITIVE_NAMES[type.name] ?? type.name;
+};
+
+/**
+ * One problem per offending field: `must be <the codec's name>, got <the value>`, or the codec's own
+ * message when it gave one (it then says all there is to say).
+ */
 export const problemsFrom = (errors: t.Errors): Problem[] => {
   const seen = new Set<string>();
   const problems: Problem[] = [];
   for (const error of errors) {
-    // The innermost named type is the most specific expectation; skip intersection/union wrappers' keys.
-    const path = error.context
-      .map((entry) => entry.key)
-      .filter((key) => key !== '' && !/^\d+$/.test(key))
-      .join('.');
-    const expected = error.message ?? `expected ${error.context[error.context.length - 1]?.type.name ?? 'a value'}`;
-    const message = `${expected}, got ${describe(error.value)}`;
+    const path = errorPath(error).join('.');
+    const message = error.message ?? mustBeMessage(expectation(error), error.value);
     const id = `${path}\u0000${message}`;
     if (!seen.has(id)) {
       seen.add(id);
@@ -33,30 +54,4 @@ export const problemsFrom = (errors: t.Errors): Problem[] => {
     }
   }
   return problems;
-};
-
-const normalized = (key: string): string => key.replace(/[_-]/g, '').toLowerCase();
-
-/** Edit distance, small strings only: enough to suggest `idle` for `idel`. */
-const distance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-};
-
-/** Problems for keys that the codec does not know: catches `sample_rate` where `sampleRate` was meant. */
-export const unknownKeyProblems = (value: unknown, known: readonly string[], prefix = ''): Problem[] => {
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.keys(value)
-    .filter((key) => !known.includes(key))
-    .map((key) => {
-      const hint = known.find((k) => normalized(k) === normalized(key)) ?? known.find((k) => distance(normalized(k), normalized(key)) <= 2);
-      return { path: `${prefix}${key}`, message: `unknown field${hint === undefined ? '' : ` (did you mean '${hint}'?)`}` };
-    });
 };

@@ -3,46 +3,59 @@
  */
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { SisRequestError, type Problem } from '../errors.js';
-import { problemsFrom, unknownKeyProblems } from './problems.js';
-import { DEFAULT_VOICE, VOICE_PATTERN, type Voice } from './voices.js';
-import { oneOf, Pitch, SampleRate, Speed, Volume } from './rules.js';
-import { AUDIO_FORMATS, SUBTITLE_LEVELS, type AudioFormat, type StartCommand, type SubtitleLevel, type WireSampleRate } from './wire.js';
+import { check, objectProblems, unknownKeyProblems } from '../checks.js';
+import { SisConfigError, SisRequestError } from '../errors.js';
+import { problemsFrom } from './problems.js';
+import { AudioFormat, MAX_TEXT_LENGTH, Pitch, SampleRate, Speed, SubtitleLevel, textWithin, toWireSampleRate, VoiceName, Volume } from './rules.js';
+import { DEFAULT_VOICE, type Voice } from './voices.js';
+import type { StartCommand } from './wire.js';
+
+/** How the request's text is counted (defined with the other text rules in rules.ts). */
+export { codePointLength } from './rules.js';
 
 /** Documented limits; every one can be overridden through `limits` in the client options. */
 export interface RequestLimits {
   /** Longest text in characters (Unicode code points, as the service counts). Default 10,000. */
   readonly maxTextLength: number;
 }
-export const DEFAULT_LIMITS: RequestLimits = { maxTextLength: 10_000 };
+export const DEFAULT_LIMITS: RequestLimits = { maxTextLength: MAX_TEXT_LENGTH };
 
-/** Codec of the public request; defaults are applied by {@link resolveRequest}. */
-export const SynthesisRequestCodec = t.intersection(
-  [
-    t.type({ text: t.string }),
-    t.partial({
-      audioFormat: oneOf(AUDIO_FORMATS),
-      sampleRate: SampleRate,
-      voice: t.string,
-      speed: Speed,
-      pitch: Pitch,
-      volume: Volume,
-      subtitle: oneOf(SUBTITLE_LEVELS),
-    }),
-  ],
-  'SynthesisRequest',
-);
+/** The codec of the public request with a text limit; defaults are applied by {@link resolveRequest}. */
+const requestCodec = (limits: RequestLimits) =>
+  t.intersection(
+    [
+      t.type({ text: textWithin(limits.maxTextLength, 'split it, e.g. with synthesizeLong$, or raise limits.maxTextLength') }),
+      t.partial({
+        audioFormat: AudioFormat,
+        sampleRate: SampleRate,
+        voice: VoiceName,
+        speed: Speed,
+        pitch: Pitch,
+        volume: Volume,
+        subtitle: SubtitleLevel,
+      }),
+    ],
+    'SynthesisRequest',
+  );
 
-type Decoded = t.TypeOf<typeof SynthesisRequestCodec>;
+/** Codec of the public request with the default limits. */
+export const SynthesisRequestCodec = requestCodec(DEFAULT_LIMITS);
+
+// A session's limits rarely change: the codec of the last limits seen is kept.
+let lastCodec = { maxTextLength: DEFAULT_LIMITS.maxTextLength, codec: SynthesisRequestCodec };
+const codecFor = (limits: RequestLimits): typeof SynthesisRequestCodec => {
+  if (lastCodec.maxTextLength !== limits.maxTextLength) lastCodec = { maxTextLength: limits.maxTextLength, codec: requestCodec(limits) };
+  return lastCodec.codec;
+};
 
 /** What to synthesise. Only `text` is required. */
 export interface SynthesisRequest {
-  /** Text to speak: not empty, at most `limits.maxTextLength` characters. */
+  /** Text to speak: not blank, at most `limits.maxTextLength` characters. */
   readonly text: string;
   /** `'pcm'` (16-bit LE mono, default), `'alaw'`, `'ulaw'` (G.711) or `'mp3'`. */
   readonly audioFormat?: AudioFormat | undefined;
   /** 8000 (default) or 16000 Hz. */
-  readonly sampleRate?: 8000 | 16000 | undefined;
+  readonly sampleRate?: SampleRate | undefined;
   /** The voice (`config.property`), default `chinese_xiaoyan_common`. Unknown names are allowed. */
   readonly voice?: Voice | undefined;
   /** -500..500, default 0. */
@@ -55,11 +68,16 @@ export interface SynthesisRequest {
   readonly subtitle?: SubtitleLevel | undefined;
 }
 
+type Decoded = t.TypeOf<typeof SynthesisRequestCodec>;
+
+// Infinity: no limit, for callers that split long texts themselves.
+const textLimit = check('a positive integer or Infinity', (value) => value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) >= 1));
+
 /** A validated request with every default filled in. */
 export interface ResolvedRequest {
   readonly text: string;
   readonly audioFormat: AudioFormat;
-  readonly sampleRate: 8000 | 16000;
+  readonly sampleRate: SampleRate;
   readonly voice: string;
   readonly speed: number;
   readonly pitch: number;
@@ -76,50 +94,29 @@ export const REQUEST_DEFAULTS = {
   volume: 50,
 } as const satisfies Omit<ResolvedRequest, 'text' | 'subtitle'>;
 
-const REQUEST_KEYS = ['text', 'audioFormat', 'sampleRate', 'voice', 'speed', 'pitch', 'volume', 'subtitle'] as const;
-
-/** Length in Unicode code points, as the service counts characters (an emoji is one, not two). */
-export const codePointLength = (text: string): number => {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    // A high surrogate followed by a low one is a single code point.
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    count++;
-  }
-  return count;
-};
-
-const textProblems = (text: string, limits: RequestLimits): Problem[] => {
-  if (text.trim() === '') return [{ path: 'text', message: 'must contain something to speak, got an empty or blank text' }];
-  const length = codePointLength(text);
-  return length > limits.maxTextLength
-    ? [{
-        path: 'text',
-        message: `is ${length} characters long, the limit is ${limits.maxTextLength} (split it, e.g. with synthesizeLong$, or raise limits.maxTextLength)`,
-      }]
-    : [];
-};
+const REQUEST_KEYS = [
+  'text',
+  'audioFormat',
+  'sampleRate',
+  'voice',
+  'speed',
+  'pitch',
+  'volume',
+  'subtitle',
+] as const satisfies readonly (keyof SynthesisRequest)[];
 
 /**
  * Validates a request and fills in the defaults.
  * @throws {SisRequestError} listing every problem found.
+ * @throws {SisConfigError} when `limits` are not valid.
  */
 export const resolveRequest = (request: unknown, limits: RequestLimits = DEFAULT_LIMITS): ResolvedRequest => {
-  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    throw new SisRequestError([{ path: '', message: `expected an object like { text: '...' }, got ${request === null ? 'null' : Array.isArray(request) ? 'an array' : typeof request}` }]);
-  }
-  const decoded = SynthesisRequestCodec.decode(request);
+  const badLimits = textLimit('limits.maxTextLength', limits.maxTextLength);
+  if (badLimits.length > 0) throw new SisConfigError(badLimits, 'request limits');
+  const notAnObject = objectProblems('', request, "{ text: '...' }");
+  if (notAnObject.length > 0) throw new SisRequestError(notAnObject);
+  const decoded = codecFor(limits).decode(request);
   const problems = [...unknownKeyProblems(request, REQUEST_KEYS), ...(isLeft(decoded) ? problemsFrom(decoded.left) : [])];
-  // Checks the codec cannot express run on the raw fields, so one call reports every problem.
-  const { text, voice } = request as { text?: unknown; voice?: unknown };
-  if (typeof text === 'string') problems.push(...textProblems(text, limits));
-  if (typeof voice === 'string' && !VOICE_PATTERN.test(voice)) {
-    problems.push({ path: 'voice', message: `must look like language_speaker_domain (e.g. ${DEFAULT_VOICE}), got ${JSON.stringify(voice)}` });
-  }
   if (problems.length > 0 || isLeft(decoded)) throw new SisRequestError(problems);
   const value: Decoded = decoded.right;
   return {
@@ -140,11 +137,11 @@ export const toStartCommand = (request: ResolvedRequest): StartCommand => ({
   text: request.text,
   config: {
     audio_format: request.audioFormat,
-    sample_rate: String(request.sampleRate) as WireSampleRate,
+    sample_rate: toWireSampleRate(request.sampleRate),
     property: request.voice,
-    speed: request.speed as t.Int,
-    pitch: request.pitch as t.Int,
-    volume: request.volume as t.Int,
+    speed: request.speed,
+    pitch: request.pitch,
+    volume: request.volume,
     ...(request.subtitle === undefined ? {} : { subtitle: request.subtitle }),
   },
 });

@@ -43,8 +43,5 @@ export type Voice = KnownVoice | (string & {});
 
 export const DEFAULT_VOICE: KnownVoice = 'chinese_xiaoyan_common';
 
+/** Whether the voice is one of {@link KNOWN_VOICES} (the shape of any voice name is rules.ts' `VoiceName`). */
 export const isKnownVoice = (voice: string): voice is KnownVoice => (KNOWN_VOICES as readonly string[]).includes(voice);
-export const isPremiumVoice = (voice: string): boolean => (PREMIUM_VOICES as readonly string[]).includes(voice);
-
-/** `{language}_{speaker}_{domain}`-like: lowercase letters, digits and underscores. */
-export const VOICE_PATTERN = /^[a-z0-9]+(?:_[a-z0-9]+)+$/;

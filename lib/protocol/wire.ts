@@ -3,19 +3,10 @@
  * They are the single source of truth: every wire type below is `t.TypeOf` of its codec.
  */
 import * as t from 'io-ts';
-import { AUDIO_FORMATS, SUBTITLE_LEVELS } from './rules.js';
+import { AudioFormat, Pitch, Speed, SpokenText, SubtitleLevel, textWithin, VoiceName, Volume, WireSampleRate } from './rules.js';
 
-export { AUDIO_FORMATS, SAMPLE_RATES, SUBTITLE_LEVELS } from './rules.js';
-
-const keysOf = <K extends string>(values: readonly K[]): { [P in K]: null } =>
-  Object.fromEntries(values.map((v) => [v, null])) as { [P in K]: null };
-
-export const AudioFormat = t.keyof(keysOf(AUDIO_FORMATS), 'AudioFormat');
-export type AudioFormat = t.TypeOf<typeof AudioFormat>;
-export const WireSampleRate = t.keyof({ '8000': null, '16000': null }, 'WireSampleRate');
-export type WireSampleRate = t.TypeOf<typeof WireSampleRate>;
-export const SubtitleLevel = t.keyof(keysOf(SUBTITLE_LEVELS), 'SubtitleLevel');
-export type SubtitleLevel = t.TypeOf<typeof SubtitleLevel>;
+// The request's rules are defined once, in rules.ts; the wire uses the same codecs.
+export { AUDIO_FORMATS, AudioFormat, SAMPLE_RATES, SUBTITLE_LEVELS, SubtitleLevel, WireSampleRate } from './rules.js';
 
 /** `config` of the START command, as the service expects it (`sample_rate` is a string). */
 export const StartConfig = t.intersection(
@@ -23,10 +14,10 @@ export const StartConfig = t.intersection(
     t.type({
       audio_format: AudioFormat,
       sample_rate: WireSampleRate,
-      property: t.string,
-      speed: t.Int,
-      pitch: t.Int,
-      volume: t.Int,
+      property: VoiceName,
+      speed: Speed,
+      pitch: Pitch,
+      volume: Volume,
     }),
     t.partial({ subtitle: SubtitleLevel }),
   ],
@@ -34,9 +25,14 @@ export const StartConfig = t.intersection(
 );
 export type StartConfig = t.TypeOf<typeof StartConfig>;
 
-/** The only message the client sends. */
-export const StartCommand = t.type({ command: t.literal('START'), text: t.string, config: StartConfig }, 'StartCommand');
+const startCommand = <T extends t.Type<string>>(text: T) => t.type({ command: t.literal('START'), text, config: StartConfig }, 'StartCommand');
+
+/** The only message the client sends; its text has something to speak, of any length. */
+export const StartCommand = startCommand(SpokenText);
 export type StartCommand = t.TypeOf<typeof StartCommand>;
+
+/** {@link StartCommand} with a text of at most `maxTextLength` code points: what a server with that limit accepts. */
+export const startCommandWithin = (maxTextLength: number): t.Decoder<unknown, StartCommand> => startCommand(textWithin(maxTextLength));
 
 // ---- server → client text frames -------------------------------------------------------------
 
@@ -50,10 +46,7 @@ export type EndResponse = t.TypeOf<typeof EndResponse>;
 
 // An error can be raised before the service assigned a trace id, so trace_id is optional here.
 const errorFields = { error_code: t.string, error_msg: t.string };
-export const ErrorResponse = t.intersection(
-  [t.type({ resp_type: t.literal('ERROR'), ...errorFields }), t.partial({ trace_id: t.string })],
-  'ErrorResponse',
-);
+export const ErrorResponse = t.intersection([t.type({ resp_type: t.literal('ERROR'), ...errorFields }), t.partial({ trace_id: t.string })], 'ErrorResponse');
 export type ErrorResponse = t.TypeOf<typeof ErrorResponse>;
 export const FatalErrorResponse = t.intersection(
   [t.type({ resp_type: t.literal('FATAL_ERROR'), ...errorFields }), t.partial({ trace_id: t.string })],
@@ -61,45 +54,31 @@ export const FatalErrorResponse = t.intersection(
 );
 export type FatalErrorResponse = t.TypeOf<typeof FatalErrorResponse>;
 
-export const Phoneme = t.type(
-  { phoneme: t.string, start_time: t.number, end_time: t.number, phoneme_index: t.number },
-  'Phoneme',
-);
+export const Phoneme = t.type({ phoneme: t.string, start_time: t.number, end_time: t.number, phoneme_index: t.number }, 'Phoneme');
 export type Phoneme = t.TypeOf<typeof Phoneme>;
 export const SubtitleItem = t.intersection(
-  [
-    t.type({ start_time: t.number, end_time: t.number, text: t.string }),
-    t.partial({ word_index: t.number, phonemes: t.array(Phoneme) }),
-  ],
+  [t.type({ start_time: t.number, end_time: t.number, text: t.string }), t.partial({ word_index: t.number, phonemes: t.array(Phoneme) })],
   'SubtitleItem',
 );
 export type SubtitleItem = t.TypeOf<typeof SubtitleItem>;
-export const ResultResponse = t.type(
-  { resp_type: t.literal('RESULT'), trace_id: t.string, result: t.array(SubtitleItem) },
-  'ResultResponse',
-);
+export const ResultResponse = t.type({ resp_type: t.literal('RESULT'), trace_id: t.string, result: t.array(SubtitleItem) }, 'ResultResponse');
 export type ResultResponse = t.TypeOf<typeof ResultResponse>;
 
 /** Any frame with a string `resp_type`: how an unknown (future) message type is recognised. */
 export const AnyResponse = t.type({ resp_type: t.string }, 'AnyResponse');
 
-export const KNOWN_RESPONSE_TYPES = ['START', 'END', 'ERROR', 'FATAL_ERROR', 'RESULT'] as const;
-export type KnownResponseType = (typeof KNOWN_RESPONSE_TYPES)[number];
-
 export type ServerResponse = StartResponse | EndResponse | ErrorResponse | FatalErrorResponse | ResultResponse;
 
-/** The codec of each known `resp_type`. */
-export const responseCodecs: { readonly [K in KnownResponseType]: t.Decoder<unknown, ServerResponse> } = {
+/** The codec of each known `resp_type`: its keys are the known types. */
+export const responseCodecs = {
   START: StartResponse,
   END: EndResponse,
   ERROR: ErrorResponse,
   FATAL_ERROR: FatalErrorResponse,
   RESULT: ResultResponse,
-};
+} as const satisfies Readonly<Record<string, t.Decoder<unknown, ServerResponse>>>;
+export type KnownResponseType = keyof typeof responseCodecs;
 
 /** Body of an API gateway / SIS error answered to the HTTP handshake. */
-export const GatewayErrorBody = t.partial(
-  { error_code: t.string, error_msg: t.string, request_id: t.string },
-  'GatewayErrorBody',
-);
+export const GatewayErrorBody = t.partial({ error_code: t.string, error_msg: t.string, request_id: t.string }, 'GatewayErrorBody');
 export type GatewayErrorBody = t.TypeOf<typeof GatewayErrorBody>;

@@ -1,11 +1,24 @@
 /** Client options: what a user passes, and the checked, defaulted config a session runs on. */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { authProblems, redactedAuth, type AuthOptions } from '../auth/token.js';
+import {
+  boolean,
+  check,
+  fn,
+  headerValue,
+  integerAtLeast,
+  objectProblems,
+  optional,
+  positiveInteger,
+  positiveMs,
+  requiredString,
+  unknownKeyProblems,
+  type Check,
+} from '../checks.js';
 import { SisConfigError, type Problem } from '../errors.js';
-import { unknownKeyProblems } from '../protocol/problems.js';
 import { DEFAULT_LIMITS, type RequestLimits } from '../protocol/request.js';
 import { resolveEndpoint, rttsUrl } from '../transport/endpoint.js';
-import type { WebSocketFactory } from '../transport/websocket-like.js';
+import { DEFAULT_MAX_PAYLOAD, type WebSocketFactory } from '../transport/websocket-like.js';
 import { wsWebSocketFactory } from '../transport/ws-factory.js';
 
 /** Time limits in milliseconds; `Infinity` disables one. */
@@ -23,9 +36,6 @@ export interface Timeouts {
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connect: 10_000, firstAudio: 15_000, idle: 10_000, total: Infinity, errorGrace: 1_000 };
-
-/** Largest frame accepted by default (bytes): audio segments are far smaller. */
-export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
 
 /** Where to connect: an explicit `endpoint`, or a `region` the endpoint is built from; never both. */
 export type SisLocation =
@@ -79,70 +89,63 @@ export interface SessionConfig {
 }
 
 const OPTION_KEYS = [
-  'endpoint', 'region', 'projectId', 'auth', 'enterpriseProjectId', 'timeouts', 'limits', 'maxPayload',
-  'webSocketFactory', 'allowPlainWs', 'rejectUnauthorized', 'scheduler',
+  'endpoint',
+  'region',
+  'projectId',
+  'auth',
+  'enterpriseProjectId',
+  'timeouts',
+  'limits',
+  'maxPayload',
+  'webSocketFactory',
+  'allowPlainWs',
+  'rejectUnauthorized',
+  'scheduler',
 ] as const;
 
-const isPositive = (n: unknown, allowInfinity: boolean): n is number =>
-  typeof n === 'number' && n > 0 && (Number.isFinite(n) || (allowInfinity && n === Infinity));
-
-const numbersProblems = <T extends object>(
-  group: string,
-  given: unknown,
-  defaults: T,
-  allowInfinity: boolean,
-  unit: string,
-): { value: T; problems: Problem[] } => {
+/** A group of numeric options (`timeouts`, `limits`): each key given is checked, the defaults fill in the rest. */
+const groupOf = <T extends object>(group: string, given: unknown, defaults: T, each: Check): { value: T; problems: Problem[] } => {
   if (given === undefined) return { value: defaults, problems: [] };
-  if (typeof given !== 'object' || given === null) return { value: defaults, problems: [{ path: group, message: 'must be an object' }] };
-  const problems = unknownKeyProblems(given, Object.keys(defaults), `${group}.`);
-  for (const [key, value] of Object.entries(given)) {
-    if (key in defaults && value !== undefined && !isPositive(value, allowInfinity)) {
-      problems.push({ path: `${group}.${key}`, message: `must be a positive number${unit}${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}` });
-    }
-  }
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  return { value: { ...defaults, ...defined }, problems };
+  const notAnObject = objectProblems(group, given, `{ ${Object.keys(defaults).join(', ')} }`);
+  if (notAnObject.length > 0) return { value: defaults, problems: notAnObject };
+  const entries = Object.entries(given as object).filter(([key, value]) => Object.hasOwn(defaults, key) && value !== undefined);
+  return {
+    value: { ...defaults, ...Object.fromEntries(entries) },
+    problems: [...unknownKeyProblems(given, Object.keys(defaults), `${group}.`), ...entries.flatMap(([key, value]) => each(`${group}.${key}`, value))],
+  };
 };
 
-const HEADER_UNSAFE = /[\u0000-\u001f\u007f]/;
+const isScheduler = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && typeof (value as SchedulerLike).schedule === 'function' && typeof (value as SchedulerLike).now === 'function';
+
+/** Frames are audio segments of a few KiB: a limit below this would fail ordinary sessions. */
+const MIN_MAX_PAYLOAD = 1024;
 
 /**
  * Checks options and fills in defaults.
  * @throws {SisConfigError} listing every problem.
  */
 export const resolveOptions = (options: SisClientOptions): SessionConfig => {
-  if (typeof options !== 'object' || options === null) {
-    throw new SisConfigError([{ path: '', message: 'expected an options object: { endpoint or region, projectId, auth }' }]);
-  }
-  const problems: Problem[] = unknownKeyProblems(options, OPTION_KEYS);
-  const allowPlainWs = options.allowPlainWs ?? false;
-  if (typeof allowPlainWs !== 'boolean') problems.push({ path: 'allowPlainWs', message: 'must be a boolean' });
-  const rejectUnauthorized = options.rejectUnauthorized ?? true;
-  if (typeof rejectUnauthorized !== 'boolean') problems.push({ path: 'rejectUnauthorized', message: 'must be a boolean' });
+  const notAnObject = objectProblems('', options, '{ endpoint or region, projectId, auth }');
+  if (notAnObject.length > 0) throw new SisConfigError(notAnObject);
+  const { allowPlainWs = false, rejectUnauthorized = true, enterpriseProjectId, maxPayload = DEFAULT_MAX_PAYLOAD, scheduler = asyncScheduler } = options;
   const parsed = resolveEndpoint(options.endpoint, options.region, allowPlainWs === true);
-  problems.push(...parsed.problems);
-  if (typeof options.projectId !== 'string' || options.projectId.trim() === '') {
-    problems.push({ path: 'projectId', message: 'is required (the project id of the region, from the console)' });
-  }
-  problems.push(...authProblems(options.auth));
-  const { enterpriseProjectId } = options;
-  if (enterpriseProjectId !== undefined && (typeof enterpriseProjectId !== 'string' || enterpriseProjectId === '' || HEADER_UNSAFE.test(enterpriseProjectId))) {
-    problems.push({ path: 'enterpriseProjectId', message: 'must be a non-empty string without control characters' });
-  }
-  const timeouts = numbersProblems('timeouts', options.timeouts, DEFAULT_TIMEOUTS, true, ' of ms');
-  const limits = numbersProblems('limits', options.limits, DEFAULT_LIMITS, false, '');
-  problems.push(...timeouts.problems, ...limits.problems);
-  if (!Number.isInteger(limits.value.maxTextLength)) problems.push({ path: 'limits.maxTextLength', message: 'must be an integer' });
-  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  if (!Number.isInteger(maxPayload) || maxPayload < 1024) problems.push({ path: 'maxPayload', message: `must be an integer of at least 1024 bytes, got ${String(maxPayload)}` });
-  if (options.webSocketFactory !== undefined && typeof options.webSocketFactory !== 'function') {
-    problems.push({ path: 'webSocketFactory', message: 'must be a function (request, listener) => WebSocketLike' });
-  }
-  const scheduler = options.scheduler ?? asyncScheduler;
-  if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    problems.push({ path: 'scheduler', message: 'must be an RxJS SchedulerLike' });
-  }
+  const timeouts = groupOf('timeouts', options.timeouts, DEFAULT_TIMEOUTS, positiveMs({ infinity: true }));
+  const limits = groupOf('limits', options.limits, DEFAULT_LIMITS, positiveInteger);
+  const problems: Problem[] = [
+    ...unknownKeyProblems(options, OPTION_KEYS),
+    ...boolean('allowPlainWs', allowPlainWs),
+    ...boolean('rejectUnauthorized', rejectUnauthorized),
+    ...parsed.problems,
+    ...requiredString('the project id of the region, from the console')('projectId', options.projectId),
+    ...authProblems(options.auth),
+    ...optional(headerValue())('enterpriseProjectId', enterpriseProjectId),
+    ...timeouts.problems,
+    ...limits.problems,
+    ...integerAtLeast(MIN_MAX_PAYLOAD)('maxPayload', maxPayload),
+    ...optional(fn('a function (request, listener) => WebSocketLike'))('webSocketFactory', options.webSocketFactory),
+    ...check('an RxJS SchedulerLike, e.g. asyncScheduler', isScheduler)('scheduler', scheduler),
+  ];
   if (problems.length > 0 || parsed.endpoint === undefined) throw new SisConfigError(problems);
   return {
     url: rttsUrl(parsed.endpoint, options.projectId),
@@ -151,7 +154,7 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     timeouts: timeouts.value,
     limits: limits.value,
     maxPayload,
-    rejectUnauthorized: rejectUnauthorized !== false,
+    rejectUnauthorized,
     webSocketFactory: options.webSocketFactory ?? wsWebSocketFactory,
     scheduler,
   };

@@ -21,7 +21,9 @@ export const parseEndpoint = (endpoint: string, allowPlainWs: boolean): { endpoi
   try {
     base = new URL(endpoint);
   } catch {
-    return { problems: [{ path: 'endpoint', message: `is not a URL: ${JSON.stringify(endpoint)} (expected e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com)` }] };
+    return {
+      problems: [{ path: 'endpoint', message: `is not a URL: ${JSON.stringify(endpoint)} (expected e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com)` }],
+    };
   }
   const problems: Problem[] = [];
   if (base.protocol !== 'ws:' && base.protocol !== 'wss:') {
@@ -32,6 +34,19 @@ export const parseEndpoint = (endpoint: string, allowPlainWs: boolean): { endpoi
   if (base.username !== '' || base.password !== '') problems.push({ path: 'endpoint', message: 'must not carry credentials; use the auth option' });
   if (base.search !== '' || base.hash !== '') problems.push({ path: 'endpoint', message: 'must not have a query or fragment' });
   return problems.length > 0 ? { problems } : { endpoint: { base }, problems };
+};
+
+/**
+ * A URL component (path segment, query name or value) percent-decoded, or as it is when it is not
+ * valid percent-encoding (`%E0%A4%A`): the signer and the emulator's router read URLs that arrive
+ * encoded or not.
+ */
+export const safeDecodeURIComponent = (component: string): string => {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component;
+  }
 };
 
 /** `{endpoint}/v1/{projectId}/rtts`, keeping any base path the endpoint has. */
@@ -53,7 +68,11 @@ export const resolveEndpoint = (endpoint: unknown, region: unknown, allowPlainWs
   if (region !== undefined) {
     return typeof region === 'string' && REGION_PATTERN.test(region)
       ? parseEndpoint(regionEndpoint(region), allowPlainWs)
-      : { problems: [{ path: 'region', message: `must be a region name like cn-north-4, got ${typeof region === 'string' ? JSON.stringify(region) : typeof region}` }] };
+      : {
+          problems: [
+            { path: 'region', message: `must be a region name like cn-north-4, got ${typeof region === 'string' ? JSON.stringify(region) : typeof region}` },
+          ],
+        };
   }
   if (typeof endpoint !== 'string') {
     return { problems: [{ path: 'endpoint', message: 'is required (or region), e.g. wss://sis-ext.cn-north-4.myhuaweicloud.com or region: cn-north-4' }] };

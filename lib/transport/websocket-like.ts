@@ -3,6 +3,9 @@
  * {@link WebSocketLike}; the default factory wraps `ws`, tests inject a scheduler-driven fake.
  */
 
+/** Largest frame accepted by default, in bytes: audio segments are far smaller, and `ws` would otherwise take 100 MiB. */
+export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+
 /** What the session asks a factory to open. */
 export interface ConnectRequest {
   readonly url: string;
@@ -10,7 +13,10 @@ export interface ConnectRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** Largest frame accepted, in bytes; a larger one fails the session. */
   readonly maxPayload: number;
-  /** Backstop for the opening handshake, in ms (the session's own connect timeout normally fires first). */
+  /**
+   * Backstop for the opening handshake, in ms (the session's own connect timeout normally fires
+   * first). `Infinity` (or 0, as `ws` reads it) sets no limit: `timeouts.connect: Infinity` means none.
+   */
   readonly handshakeTimeoutMs: number;
   /** Verify the server's TLS certificate (false only with the client option `rejectUnauthorized: false`). */
   readonly rejectUnauthorized: boolean;

@@ -1,15 +1,15 @@
 /** The default {@link WebSocketFactory}: `ws`, with explicit options and every listener removed when done. */
 import WebSocket from 'ws';
 import { readRejectionBody } from './handshake.js';
-import type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory, WebSocketLike } from './websocket-like.js';
-
-const bytesOf = (data: WebSocket.RawData): Uint8Array =>
-  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-
-const textOf = (data: WebSocket.RawData): string => {
-  const bytes = bytesOf(data);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-};
+import { bytesOf, textOf } from './ws-data.js';
+import {
+  DEFAULT_MAX_PAYLOAD,
+  type ConnectRequest,
+  type SocketListener,
+  type TransportFailure,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './websocket-like.js';
 
 const wsErrorCode = (error: Error): string => {
   const code = (error as { code?: unknown }).code;
@@ -24,11 +24,6 @@ const failureOf = (error: Error, maxPayload: number): TransportFailure => {
   return { kind: 'network', message: error.message, cause: error };
 };
 
-/** Used when a request asks for no handshake limit (e.g. `timeouts.connect: Infinity`): a hung handshake must still end. */
-export const HANDSHAKE_BACKSTOP_MS = 60_000;
-/** Used when a request carries no usable frame limit: `ws` would otherwise accept 100 MiB frames. */
-export const FALLBACK_MAX_PAYLOAD = 8 * 1024 * 1024;
-
 const positiveOr = (value: number, fallback: number): number => (Number.isFinite(value) && value > 0 ? value : fallback);
 
 /**
@@ -42,7 +37,8 @@ export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1_000;
 export interface WsClientOptions {
   readonly headers: Record<string, string>;
   readonly maxPayload: number;
-  readonly handshakeTimeout: number;
+  /** Absent when the request asks for no limit. */
+  readonly handshakeTimeout?: number;
   readonly rejectUnauthorized: boolean;
   readonly perMessageDeflate: false;
   readonly followRedirects: false;
@@ -50,16 +46,22 @@ export interface WsClientOptions {
   readonly closeTimeout: number;
 }
 
-/** The `ws` client options for a request: a handshake timeout and a frame limit are always set, redirects never followed. */
-export const wsClientOptions = (request: ConnectRequest): WsClientOptions => ({
-  headers: { ...request.headers },
-  maxPayload: positiveOr(request.maxPayload, FALLBACK_MAX_PAYLOAD),
-  handshakeTimeout: positiveOr(request.handshakeTimeoutMs, HANDSHAKE_BACKSTOP_MS),
-  rejectUnauthorized: request.rejectUnauthorized,
-  perMessageDeflate: false,
-  followRedirects: false,
-  closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
-});
+/**
+ * The `ws` client options for a request: a frame limit always, a handshake timeout unless the
+ * request asks for none (`handshakeTimeoutMs` Infinity or 0), redirects never followed.
+ */
+export const wsClientOptions = (request: ConnectRequest): WsClientOptions => {
+  const { handshakeTimeoutMs } = request;
+  return {
+    headers: { ...request.headers },
+    maxPayload: positiveOr(request.maxPayload, DEFAULT_MAX_PAYLOAD),
+    ...(Number.isFinite(handshakeTimeoutMs) && handshakeTimeoutMs > 0 ? { handshakeTimeout: handshakeTimeoutMs } : {}),
+    rejectUnauthorized: request.rejectUnauthorized,
+    perMessageDeflate: false,
+    followRedirects: false,
+    closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+  };
+};
 
 export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
   const socket = new WebSocket(request.url, wsClientOptions(request));

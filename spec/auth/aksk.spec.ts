@@ -137,7 +137,11 @@ describe('AK/SK signing (SDK-HMAC-SHA256)', () => {
 
   it('takes a fresh X-Sdk-Date for every connection (every subscription)', async () => {
     let now = AT.getTime();
-    const auth = { ...KEYS, clock: () => new Date((now += 61_000)) };
+    const clock = (): Date => {
+      now += 61_000;
+      return new Date(now);
+    };
+    const auth = { ...KEYS, clock };
     const headers$ = authHeaders$(auth, 'ws://127.0.0.1:8080/v1/p/rtts');
     const first = await lastValueFrom(headers$);
     const second = await lastValueFrom(headers$);

@@ -230,10 +230,10 @@ describe('iamPasswordToken', () => {
 
     it('are checked at once, never quoting the password', () => {
       expect(problems({ userName: '', password: '', domainName: ' ', region: 'north' })).to.deep.equal([
-        'userName: must be a non-empty string',
-        'domainName: must be a non-empty string',
+        'userName: must be a non-empty string, got ""',
+        'domainName: must be a non-empty string, got " "',
         'password: must be a non-empty string',
-        'region: must be a region name like cn-north-4',
+        'region: must be a region name like cn-north-4, got "north"',
       ]);
     });
 

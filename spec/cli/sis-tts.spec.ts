@@ -69,11 +69,26 @@ describe('sis-tts (spawned)', function () {
     expect(run.stderr).to.match(/^sis-tts: wrote .*out\.wav \(\d+\.\d\d s of pcm at 8000 Hz, 1 part\)/);
   });
 
-  it('falls back to the emulator with a notice when no credentials are configured', async () => {
+  it('without credentials and without --emulator, exits 2 naming the missing variables', async () => {
     const out = join(dir, 'out.wav');
     const run = await sisTts(['hello', '-o', out]);
-    expect(run.code).to.equal(0);
-    expect(run.stderr).to.match(/no credentials configured .*HUAWEICLOUD_SIS_TOKEN.*embedded emulator/);
+    expect(run.code).to.equal(2);
+    expect(lines(run.stderr)).to.have.length(2);
+    expect(lines(run.stderr)[0]).to.match(/^sis-tts: no credentials in the environment: /);
+    for (const name of ['HUAWEICLOUD_SIS_PROJECT_ID', 'HUAWEICLOUD_SIS_REGION', 'HUAWEICLOUD_SIS_ENDPOINT', 'HUAWEICLOUD_SIS_AK', 'HUAWEICLOUD_SIS_SK', 'HUAWEICLOUD_SIS_TOKEN', '--emulator']) {
+      expect(run.stderr).to.include(name);
+    }
+    expect(lines(run.stderr)[1]).to.equal('(run sis-tts --help for usage)');
+    expect(await readdir(dir)).to.deep.equal([]);
+  });
+
+  it('--emulator wins over credentials in the environment, and says so', async () => {
+    const { emulator, env } = await service();
+    const out = join(dir, 'out.wav');
+    const run = await sisTts(['hello', '-o', out, '--emulator'], { env });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(lines(run.stderr)[0]).to.equal('sis-tts: --emulator given: using the embedded emulator, not the HUAWEICLOUD_SIS_* variables set in the environment');
+    expect(emulator.sessions).to.have.length(0);
     expect((await stat(out)).size).to.be.greaterThan(44);
   });
 
@@ -81,8 +96,11 @@ describe('sis-tts (spawned)', function () {
     const { emulator, env } = await service();
     const file = join(dir, 'text.txt');
     await writeFile(file, '从文件读的文字。');
-    const out = join(dir, 'out.alaw');
-    const run = await sisTts(['--file', file, '-o', out, '--voice', 'chinese_xiaoqi_common', '--format', 'alaw', '--rate', '16000', '--speed', '-20', '--pitch', '30', '--volume', '70'], { env });
+    const out = join(dir, 'out.raw');
+    const run = await sisTts(
+      ['--file', file, '-o', out, '--voice', 'chinese_xiaoqi_common', '--audio-format', 'alaw', '--sample-rate', '16000', '--speed', '-20', '--pitch', '30', '--volume', '70'],
+      { env },
+    );
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).not.to.match(/emulator/);
     expect(emulator.sessions[0]?.command).to.deep.equal({
@@ -90,12 +108,35 @@ describe('sis-tts (spawned)', function () {
       text: '从文件读的文字。',
       config: { audio_format: 'alaw', sample_rate: '16000', property: 'chinese_xiaoqi_common', speed: -20, pitch: 30, volume: 70 },
     });
-    // Not .wav: the bytes as received.
+    // .raw: the bytes as received.
     expect((await stat(out)).size).to.equal(emulator.sessions[0]?.audioBytes);
   });
 
+  for (const [extension, audioFormat] of [['mp3', 'mp3'], ['pcm', 'pcm'], ['alaw', 'alaw'], ['ulaw', 'ulaw']] as const) {
+    it(`-o x.${extension} asks for ${audioFormat} and writes the bytes as received`, async () => {
+      const { emulator, env } = await service();
+      const out = join(dir, `x.${extension}`);
+      const run = await sisTts(['你好。', '-o', out, '--sample-rate', '16k'], { env });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(emulator.sessions[0]?.command?.config).to.include({ audio_format: audioFormat, sample_rate: '16000' });
+      expect((await stat(out)).size).to.equal(emulator.sessions[0]?.audioBytes);
+    });
+  }
+
+  it('exits 2 before connecting when the extension and a flag disagree', async () => {
+    const { emulator, env } = await service();
+    for (const args of [['-o', join(dir, 'x.mp3'), '--audio-format', 'pcm'], ['-o', join(dir, 'x.wav'), '--container', 'raw'], ['-o', join(dir, 'x.wav'), '--audio-format', 'mp3']]) {
+      const run = await sisTts(['x', ...args], { env });
+      expect(run.code, args.join(' ')).to.equal(2);
+      expect(lines(run.stderr)).to.have.length(2);
+      expect(run.stderr).to.match(/^sis-tts: (--audio-format|--container|mp3 audio)/);
+    }
+    expect(emulator.sessions).to.have.length(0);
+    expect(await readdir(dir)).to.deep.equal([]);
+  });
+
   it('reads the text from stdin and streams a WAV to stdout with -o -', async () => {
-    const run = await sisTts(['--emulator', '--format', 'ulaw', '-o', '-'], { stdin: 'text on stdin' });
+    const run = await sisTts(['--emulator', '--audio-format', 'ulaw', '-o', '-'], { stdin: 'text on stdin' });
     expect(run.code, run.stderr).to.equal(0);
     const wav = parseWav(run.stdout);
     expect(wav.fmt).to.include({ audioFormat: 7, sampleRate: 8000, bitsPerSample: 8 });
@@ -137,17 +178,22 @@ describe('sis-tts (spawned)', function () {
     expect(run.stderr).to.match(/HTTP 401/).and.not.include('a-wrong-secret-token');
   });
 
-  it('exits 2 on bad usage: an unknown flag, no text, incomplete credentials', async () => {
+  it('exits 2 on bad usage, with one line and the hint: an unknown flag, no text, incomplete credentials, a plain ws:// endpoint', async () => {
     const out = join(dir, 'out.wav');
     const unknown = await sisTts(['x', '-o', out, '--loud']);
     expect(unknown.code).to.equal(2);
-    expect(unknown.stderr).to.include("unknown option '--loud'");
+    expect(unknown.stderr).to.equal("sis-tts: unknown option '--loud'\n(run sis-tts --help for usage)\n");
     const empty = await sisTts(['--emulator', '-o', out], { stdin: '   ' });
     expect(empty.code).to.equal(2);
-    expect(empty.stderr).to.match(/^sis-tts: invalid synthesis request: text:/);
+    expect(empty.stderr).to.match(/^sis-tts: invalid synthesis request: text:.*\n\(run sis-tts --help for usage\)\n$/);
     const partial = await sisTts(['x', '-o', out], { env: { HUAWEICLOUD_SIS_TOKEN: 'half-configured-secret' } });
     expect(partial.code).to.equal(2);
+    expect(partial.stderr).to.match(/^sis-tts: the HUAWEICLOUD_SIS_\* variables are incomplete or invalid: /);
     expect(partial.stderr).to.include('HUAWEICLOUD_SIS_PROJECT_ID').and.not.include('half-configured-secret');
+    const plain = await sisTts(['x', '-o', out], { env: { HUAWEICLOUD_SIS_TOKEN: 'half-configured-secret', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_ENDPOINT: 'ws://relay.invalid' } });
+    expect(plain.code).to.equal(2);
+    expect(plain.stderr).to.include('HUAWEICLOUD_SIS_ENDPOINT').and.include('--allow-plain-ws');
+    expect(await readdir(dir)).to.deep.equal([]);
   });
 
   it('exits 1 when the file cannot be written', async () => {

@@ -3,16 +3,30 @@ import fc from 'fast-check';
 import { SisConfigError, splitText } from '../../lib/index.js';
 import { codePointLength } from '../../lib/protocol/request.js';
 
-// Pieces that make texts with every kind of cut: CJK and Latin words, all marks, spaces, newlines, emoji.
+// Pieces that make texts with every kind of cut: CJK and Latin words, all marks, spaces, newlines,
+// and grapheme clusters of several code points (emoji sequences, flags, accents).
 const piece = fc.constantFrom(
-  '你好', '今天天气很好', '世界', 'hello', 'world', 'e.g.', '3.14', '1,000', ' ', '  ', '\n', '\r\n',
-  '。', '！', '？', '；', '.', '!', '?', ';', '，', ',', '、', '：', '”', '）', '"', '😀', '👍🏽', 'a', 'x',
+  '你好', '今天天气很好', '世界', 'hello', 'world', 'well-known', 'e.g.', '3.14', '1,000', ' ', '  ', '\n', '\r\n',
+  '。', '！', '？', '；', '.', '!', '?', ';', '，', ',', '、', '：', '”', '）', '"', '😀', '👍🏽', '👩‍💻', '🇨🇳', 'e\u0301', 'a', 'x',
 );
 const text = fc.oneof(
   fc.array(piece, { minLength: 1, maxLength: 80 }).map((pieces) => pieces.join('')),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 120 }),
 );
 const limit = fc.integer({ min: 1, max: 40 });
+
+/** Where `Intl.Segmenter` puts boundaries in `text`, in code points (what the limit counts). */
+const boundaries = (text: string, granularity: 'word' | 'grapheme'): Set<number> => {
+  const at = new Set([0]);
+  let length = 0;
+  for (const { segment } of new Intl.Segmenter(undefined, { granularity }).segment(text)) {
+    length += codePointLength(segment);
+    at.add(length);
+  }
+  return at;
+};
+/** The code point offsets at which the parts were cut. */
+const cuts = (parts: readonly string[]): number[] => parts.slice(0, -1).map((_, i) => codePointLength(parts.slice(0, i + 1).join('')));
 
 describe('splitText', () => {
   describe('for every text and limit (property tests)', () => {
@@ -38,13 +52,31 @@ describe('splitText', () => {
       );
     });
 
-    it('a text within the limit is one part; a part cut short of the limit ends at a mark or a space', () => {
+    it('never splits a grapheme cluster, unless the cluster alone is longer than the limit', () => {
+      fc.assert(
+        fc.property(text, limit, (t, max) => {
+          const clusters = boundaries(t, 'grapheme');
+          const longest = Math.max(...[...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(t)].map(({ segment }) => codePointLength(segment)));
+          return longest > max || cuts(splitText(t, max)).every((cut) => clusters.has(cut));
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('a text within the limit is one part; a part ends at a mark, a space or a word boundary wherever one fits', () => {
       const markOrSpace = /[。！？；.!?;\n\r…，,、：:"'”’)）\]】》」』〉\s]$/u;
       fc.assert(
         fc.property(text, limit, (t, max) => {
           const parts = splitText(t, max);
           if (codePointLength(t) <= max) return parts.length === 1;
-          return parts.every((part, i) => i === parts.length - 1 || codePointLength(part) === max || markOrSpace.test(part));
+          const words = boundaries(t, 'word');
+          let start = 0;
+          return parts.every((part, i) => {
+            const end = start + codePointLength(part);
+            const wordFits = [...words].some((b) => b > start && b <= start + max);
+            start = end;
+            return i === parts.length - 1 || markOrSpace.test(part) || words.has(end) || !wordFits;
+          });
         }),
         { numRuns: 500 },
       );
@@ -57,10 +89,32 @@ describe('splitText', () => {
     expect(splitText('line one\nline two\n', 10)).to.deep.equal(['line one\n', 'line two\n']);
   });
 
-  it('falls back to commas, then spaces, then a hard cut', () => {
+  it('falls back to commas, then spaces, then word boundaries, then between characters', () => {
     expect(splitText('春天来了，花开了，鸟叫了。', 6)).to.deep.equal(['春天来了，', '花开了，', '鸟叫了。']);
     expect(splitText('one two three four', 9)).to.deep.equal(['one two ', 'three ', 'four']);
-    expect(splitText('一二三四五六七', 3)).to.deep.equal(['一二三', '四五六', '七']);
+    expect(splitText('今天天气很好', 3), 'Chinese words: 今天 天气 很好').to.deep.equal(['今天', '天气', '很好']);
+    expect(splitText('abcdefghij', 4), 'one word longer than the limit').to.deep.equal(['abcd', 'efgh', 'ij']);
+  });
+
+  it('cuts an unpunctuated English text only between words', () => {
+    const sentence = 'the quick brown fox jumps over the lazy dog and keeps on running through the long wet grass';
+    for (let max = 7; max <= 30; max++) {
+      const parts = splitText(sentence, max);
+      expect(parts.flatMap((part) => part.split(' ')).filter((word) => word !== ''), `limit ${max}`).to.deep.equal(sentence.split(' '));
+    }
+    expect(splitText('well-known state-of-the-art', 8)).to.deep.equal(['well-', 'known ', 'state-of', '-the-art']);
+  });
+
+  it('never splits an emoji ZWJ sequence, a flag or a letter and its accent', () => {
+    expect(splitText('ab👩‍💻cd', 4)).to.deep.equal(['ab', '👩‍💻', 'cd']);
+    expect(splitText('a🇨🇳🇯🇵', 2)).to.deep.equal(['a', '🇨🇳', '🇯🇵']);
+    expect(splitText('cafe\u0301', 4)).to.deep.equal(['caf', 'e\u0301']);
+    expect(splitText('a\r\nb', 2), 'CR LF is one cluster').to.deep.equal(['a', '\r\n', 'b']);
+  });
+
+  it('cuts a cluster longer than the limit between code points, and keeps whole what then fits', () => {
+    const family = '👨‍👩‍👧‍👦'; // 7 code points: man ZWJ woman ZWJ girl ZWJ boy
+    expect(splitText(`${family}x`, 3)).to.deep.equal(['👨‍👩', '‍', '👧‍👦', 'x']);
   });
 
   it('prefers the sentence end over a later comma', () => {
@@ -79,6 +133,15 @@ describe('splitText', () => {
 
   it('counts an emoji as one character, as the service does', () => {
     expect(splitText('😀😀😀', 2)).to.deep.equal(['😀😀', '😀']);
+  });
+
+  it('splits a book in linear time: only the text around each limit is segmented', () => {
+    // A segmenter over the whole text costs time in proportion to the text at every step: over 10 s here.
+    const book = '从前有一座山山上有一座庙庙里有一个老和尚正在给小和尚讲故事 the quick brown fox '.repeat(6000);
+    const started = performance.now();
+    const parts = splitText(book, 500);
+    expect(performance.now() - started).to.be.lessThan(3000);
+    expect(parts.join('')).to.equal(book);
   });
 
   it('gives no part for an empty text, and refuses a limit below 1', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { defer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConfigError, SisPartError, SisRequestError, SisServiceError, SisConnectionError, createSisClient, synthesizeLong$, type AudioChunk, type LongAudioChunk } from '../../lib/index.js';
+import { SisConfigError, SisPartError, SisRequestError, SisServiceError, SisConnectionError, createSisClient, synthesizeLong$, type AudioChunk, type LongAudioChunk, type LongSynthesisOptions } from '../../lib/index.js';
 import { TRACE, binary, endFrame, errorFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { chunk, stubClient } from '../helpers/stub-client.js';
@@ -65,6 +65,22 @@ describe('synthesizeLong$', () => {
     });
   });
 
+  it('pauses a part running ahead once it holds highWaterMark bytes, and resumes it as its turn drains it', () => {
+    scheduler.run(({ cold, flush }) => {
+      const p0 = cold('-a---|', { a: chunk('t0', 0, 0, 1) });
+      const p1 = cold('-b-c--d|', { b: chunk('t1', 0, 0, 2), c: chunk('t1', 1, 1, 3), d: chunk('t1', 2, 2, 4) });
+      const client = stubClient({ '一二。': p0, '三四。': p1 });
+      const seen: number[] = [];
+      synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3, highWaterMark: 2 }).subscribe((c) => seen.push(...c.data));
+      flush();
+      expect(client.calls.map((c) => c.flags)).to.deep.equal([
+        [false], // part 0 is emitted as it comes: it never holds anything
+        [false, true, false], // part 1 holds 2 bytes at 3 (paused), drained when part 0 ends at 5 (resumed)
+      ]);
+      expect(seen).to.deep.equal([1, 2, 3, 4]);
+    });
+  });
+
   it('fails the whole with the failed part, its index and trace id, and stops every session', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const cause = new SisServiceError({ traceId: 't1', errorCode: 'SIS.0401', errorMsg: 'synthesis error' });
@@ -88,7 +104,7 @@ describe('synthesizeLong$', () => {
       const fine = cold('-b|', { b: chunk('t1b', 0, 0, 2) });
       const client = stubClient({ '一二。': cold('-a|', { a: chunk('t0', 0, 0, 1) }) });
       const parts = { ...client, synthesize$: (request: { text: string }) => (request.text === '三四。' ? defer(() => (attempts++ === 0 ? flaky : fine)) : client.synthesize$(request)) };
-      expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client: parts, maxPartLength: 3, retry: { delay: 4, jitter: 0 } })).toBe('-a----b|', {
+      expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client: parts, maxPartLength: 3, retry: { initialDelay: 4, jitter: 0 } })).toBe('-a----b|', {
         a: long(0, 2, 0, 0, 't0', 1),
         b: long(1, 2, 1, 1, 't1b', 2),
       });
@@ -118,6 +134,27 @@ describe('synthesizeLong$', () => {
         '#',
         undefined,
         new SisConfigError([{ path: 'concurrency', message: 'must be a positive integer, got 0' }], 'synthesizeLong$ options'),
+      );
+      expect(client.calls).to.have.length(0);
+    });
+  });
+
+  it('names every bad option, its retry options included, and points the old maxBufferedBytes to highWaterMark', () => {
+    scheduler.run(({ expectObservable }) => {
+      const client = stubClient({});
+      const options = { client, maxBufferedBytes: 1024, highWaterMark: 0, paused$: true, retry: { count: -1 } } as unknown as LongSynthesisOptions;
+      expectObservable(synthesizeLong$({ text: 'x' }, options)).toBe(
+        '#',
+        undefined,
+        new SisConfigError(
+          [
+            { path: 'maxBufferedBytes', message: "is now 'highWaterMark' (a part running ahead is paused past it, never failed)" },
+            { path: 'highWaterMark', message: 'must be a positive integer, got 0' },
+            { path: 'paused$', message: 'must be an Observable of booleans, got true' },
+            { path: 'retry.count', message: 'must be an integer ≥ 0, got -1' },
+          ],
+          'synthesizeLong$ options',
+        ),
       );
       expect(client.calls).to.have.length(0);
     });

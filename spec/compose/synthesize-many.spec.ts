@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConfigError, SisItemError, SisRequestError, SisServiceError, createSisClient, synthesizeMany$, type AudioChunk, type SynthesisOutcome } from '../../lib/index.js';
+import { SisConfigError, SisItemError, SisRequestError, SisServiceError, createSisClient, synthesizeMany$, type AudioChunk, type ManyOptions, type SynthesisOutcome } from '../../lib/index.js';
 import { TRACE, binary, endFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { chunk, stubClient } from '../helpers/stub-client.js';
@@ -77,7 +77,26 @@ describe('synthesizeMany$', () => {
       expectObservable(synthesizeMany$([{ text: 'x' }], { client, mode: 'sometimes' as 'settle' })).toBe(
         '#',
         undefined,
-        new SisConfigError([{ path: 'mode', message: "must be 'fail-fast' or 'settle', got sometimes" }], 'synthesizeMany$ arguments'),
+        new SisConfigError([{ path: 'mode', message: 'must be "fail-fast" or "settle", got "sometimes"' }], 'synthesizeMany$ arguments'),
+      );
+      expect(client.calls).to.have.length(0);
+    });
+  });
+
+  it('refuses bad retry options and unknown option names before any session', () => {
+    scheduler.run(({ expectObservable }) => {
+      const client = stubClient({});
+      const options = { client, retry: { delay: 100 }, concurency: 3 } as unknown as ManyOptions;
+      expectObservable(synthesizeMany$([{ text: 'x' }], options)).toBe(
+        '#',
+        undefined,
+        new SisConfigError(
+          [
+            { path: 'concurency', message: "unknown field (did you mean 'concurrency'?)" },
+            { path: 'retry.delay', message: "is now 'initialDelay' (the first wait, doubled for each next one)" },
+          ],
+          'synthesizeMany$ arguments',
+        ),
       );
       expect(client.calls).to.have.length(0);
     });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Observable, Subject, concat, of, throwError } from 'rxjs';
-import { SisOverflowError, SisServiceError, audioIterable } from '../../lib/index.js';
+import { SisConfigError, SisOverflowError, SisServiceError, audioIterable, type AudioIterableOptions } from '../../lib/index.js';
 
 describe('audioIterable', () => {
   it('yields every value in order, then ends', async () => {
@@ -72,9 +72,9 @@ describe('audioIterable', () => {
     expect(values.observed).to.equal(false);
   });
 
-  it('given a plain Observable (no pause), fails with SisOverflowError past maxBuffered', async () => {
+  it('given a plain Observable (no pause), fails with SisOverflowError past maxBufferedItems', async () => {
     const values = new Subject<number>();
-    const iterator = audioIterable(values, { highWaterMark: 1, maxBuffered: 2 })[Symbol.asyncIterator]();
+    const iterator = audioIterable(values, { highWaterMark: 1, maxBufferedItems: 2 })[Symbol.asyncIterator]();
     const first = iterator.next();
     for (let i = 0; i < 4; i++) values.next(i);
     expect(await first).to.deep.equal({ value: 0, done: false });
@@ -90,5 +90,17 @@ describe('audioIterable', () => {
     })().catch((e: unknown) => e);
     expect(rest).to.deep.equal([1, 2, 3]);
     expect(error).to.be.instanceOf(SisOverflowError).and.include({ limit: 2, unit: 'items' });
+  });
+
+  it('refuses limits that are not positive integers, naming each, and points the old maxBuffered to maxBufferedItems', () => {
+    const options = { highWaterMark: 0, maxBufferedItems: 2.5, maxBuffered: 100 } as unknown as AudioIterableOptions;
+    expect(() => audioIterable(of(1), options))
+      .to.throw(SisConfigError)
+      .with.property('problems')
+      .that.deep.equals([
+        { path: 'maxBuffered', message: "is now 'maxBufferedItems'" },
+        { path: 'highWaterMark', message: 'must be a positive integer, got 0' },
+        { path: 'maxBufferedItems', message: 'must be a positive integer, got 2.5' },
+      ]);
   });
 });

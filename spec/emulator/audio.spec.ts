@@ -170,7 +170,9 @@ describe('planAudio', () => {
 
   it('lays syllables end to end', () => {
     const plan = planAudio('Hi 你好。', 16000, 120, 0);
-    plan.syllables.forEach((s, i) => expect(s.start).to.equal(i === 0 ? 0 : (plan.syllables[i - 1]?.start ?? 0) + (plan.syllables[i - 1]?.length ?? 0)));
+    plan.syllables.forEach((s, i) => {
+      expect(s.start).to.equal(i === 0 ? 0 : (plan.syllables[i - 1]?.start ?? 0) + (plan.syllables[i - 1]?.length ?? 0));
+    });
     const last = plan.syllables[plan.syllables.length - 1];
     expect(plan.totalSamples).to.equal((last?.start ?? 0) + (last?.length ?? 0));
   });

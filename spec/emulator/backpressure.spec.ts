@@ -28,7 +28,7 @@ class FakeSocket implements SessionSocket {
     this.readyState = 2;
   }
   on(event: 'message' | 'close' | 'error', listener: (...args: never[]) => void): this {
-    (this.listeners[event] ??= []).push(listener);
+    this.listeners[event] = [...(this.listeners[event] ?? []), listener];
     return this;
   }
   /** The peer read everything: the buffer empties and every send callback runs. */
@@ -56,7 +56,7 @@ const startSession = (socket: FakeSocket): void => {
     config: resolveOptions({ idleTimeoutMs: 0, closeGraceMs: 0 }),
     record,
     stats: newStats(),
-    context: { connection: 1, path: '/v1/p/rtts', headers: {} },
+    context: { connection: 1, path: '/v1/p/rtts', api: 'realtime', headers: {} },
     acquireSlot: () => true,
     releaseSlot: () => undefined,
     reset: () => undefined,

@@ -4,6 +4,7 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import { REQUEST_DEFAULTS, toStartCommand, type ResolvedRequest, type SynthesisRequest } from '../../lib/protocol/request.js';
+import { STREAMING_PATH, type StreamingCommand } from '../../lib/protocol/streaming.js';
 import type { StartCommand } from '../../lib/protocol/wire.js';
 import type { Emulator } from '../../lib/emulator/index.js';
 
@@ -24,6 +25,8 @@ export const command = (request: SynthesisRequest): StartCommand => toStartComma
 });
 
 export const rttsUrl = (emulator: Emulator, projectId = emulator.projectId): string => `${emulator.url}/v1/${projectId}/rtts`;
+/** The path of the streaming endpoint, for `TestClient.connect(emulator, { path })`. */
+export const streamingPath = (emulator: Emulator, projectId = emulator.projectId): string => STREAMING_PATH.replace('{project_id}', projectId);
 
 const parse = (raw: string): Record<string, unknown> | undefined => {
   try {
@@ -74,7 +77,11 @@ export class TestClient {
         ? { kind: 'binary', data: toBuffer(data) }
         : { kind: 'text', raw: toBuffer(data).toString('utf8'), json: parse(toBuffer(data).toString('utf8')) };
       this.frames.push(frame);
-      this.waiters = this.waiters.filter((w) => (w.test(frame) ? (w.resolve(frame), false) : true));
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.test(frame)) return true;
+        w.resolve(frame);
+        return false;
+      });
       if (closeOnEnd && typeOf(frame) === 'END') ws.close(1000);
     });
   }
@@ -89,7 +96,7 @@ export class TestClient {
     });
   }
 
-  send(message: StartCommand | string | Buffer): this {
+  send(message: StartCommand | StreamingCommand | string | Buffer): this {
     this.ws.send(typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message));
     return this;
   }

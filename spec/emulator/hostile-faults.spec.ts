@@ -47,7 +47,11 @@ const watch = (emulator: Emulator, options: { maxPayload?: number; closeOnEnd?: 
     }
     const frame: Frame = isBinary ? { kind: 'binary', data: buffer } : { kind: 'text', raw, json };
     frames.push(frame);
-    waiters = waiters.filter((w) => (w.test(frames) ? (w.resolve(), false) : true));
+    waiters = waiters.filter((w) => {
+      if (!w.test(frames)) return true;
+      w.resolve();
+      return false;
+    });
     if (options.closeOnEnd !== false && typeOf(frame) === 'END') ws.close(1000);
   });
   ws.on('error', (e) => (error = e));
@@ -147,7 +151,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
         config: resolveOptions({ idleTimeoutMs: 0, closeGraceMs: 0 }),
         record: { ...newRecord(1, '/v1/p/rtts', {}), fault: { kind: 'flood', at: 'after-start', frames: 10_000, bytes: 3200 } },
         stats: newStats(),
-        context: { connection: 1, path: '/v1/p/rtts', headers: {} },
+        context: { connection: 1, path: '/v1/p/rtts', api: 'realtime', headers: {} },
         acquireSlot: () => true,
         releaseSlot: () => undefined,
         reset: () => undefined,
@@ -215,7 +219,7 @@ class DrainingSocket implements SessionSocket {
     this.readyState = 2;
   }
   on(event: 'message' | 'close' | 'error', listener: (...args: never[]) => void): this {
-    (this.listeners[event] ??= []).push(listener);
+    this.listeners[event] = [...(this.listeners[event] ?? []), listener];
     return this;
   }
   drain(): void {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { Subject, concat, of, throwError, type Observable } from 'rxjs';
-import { SisOverflowError, SisServiceError, type AudioChunk } from '../../lib/index.js';
-import { toReadable } from '../../lib/node/index.js';
+import { SisConfigError, SisOverflowError, SisServiceError, type AudioChunk } from '../../lib/index.js';
+import { toReadable, type ToReadableOptions } from '../../lib/node/index.js';
 import { chunk } from '../helpers/stub-client.js';
 
 const bytes = (n: number, value = 1): AudioChunk => chunk('t', 0, 0, ...new Array<number>(n).fill(value));
@@ -78,5 +78,17 @@ describe('toReadable', () => {
     const [error] = await once(readable, 'error');
     expect(error).to.be.instanceOf(SisOverflowError).and.include({ limit: 5, unit: 'bytes' });
     expect(audio.observed).to.equal(false);
+  });
+
+  it('refuses limits that are not positive integers and unknown option names, naming each', () => {
+    const options = { highWaterMark: -1, maxBufferedBytes: '16M', highWatermark: 8 } as unknown as ToReadableOptions;
+    expect(() => toReadable(of(bytes(1)), options))
+      .to.throw(SisConfigError)
+      .with.property('problems')
+      .that.deep.equals([
+        { path: 'highWatermark', message: "unknown field (did you mean 'highWaterMark'?)" },
+        { path: 'highWaterMark', message: 'must be a positive integer, got -1' },
+        { path: 'maxBufferedBytes', message: 'must be a positive integer, got "16M"' },
+      ]);
   });
 });

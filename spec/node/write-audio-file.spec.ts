@@ -42,9 +42,9 @@ describe('writeAudioFile', () => {
     expect(parsed.fmt).to.include({ audioFormat: 6, sampleRate: 8000 });
   });
 
-  it("writes the bytes as received with format 'raw', and mp3 always as it is", async () => {
+  it("writes the bytes as received with container 'raw', and mp3 always as it is", async () => {
     const raw = join(dir, 'out.pcm');
-    await lastValueFrom(of(...audio).pipe(writeAudioFile(raw, { format: 'raw' })));
+    await lastValueFrom(of(...audio).pipe(writeAudioFile(raw, { container: 'raw' })));
     expect(Array.from(await readFile(raw))).to.deep.equal([1, 2, 3, 4, 5, 6]);
     const mp3 = join(dir, 'out.mp3');
     await lastValueFrom(of(chunk('t', 0, 0, 0xff, 0xfb)).pipe(writeAudioFile(mp3, { audioFormat: 'mp3' })));

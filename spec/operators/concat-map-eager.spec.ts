@@ -81,9 +81,10 @@ describe('concatMapEager', () => {
     });
   });
 
-  it('refuses a concurrency that is not a positive integer', () => {
+  it('refuses a project that is not a function and a concurrency that is not a positive integer, naming both', () => {
     let error: unknown;
-    of(1).pipe(concatMapEager(() => of(1), 0)).subscribe({ error: (e: unknown) => (error = e) });
+    of(1).pipe(concatMapEager('speak' as never, 0)).subscribe({ error: (e: unknown) => (error = e) });
     expect(error).to.be.instanceOf(SisConfigError);
+    expect((error as SisConfigError).problems.map((p) => p.path)).to.deep.equal(['project', 'concurrency']);
   });
 });

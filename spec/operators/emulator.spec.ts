@@ -69,7 +69,7 @@ describe('operators against the emulator', () => {
     const { client, emulator } = await start();
     const expected = await lastValueFrom(client.synthesize$({ text: '重试' }).pipe(collectAudio()));
     emulator.injectNext({ kind: 'drop', at: 'after-start' }, { kind: 'error', at: 'after-start', errorCode: 'SIS.0312' });
-    const audio = await lastValueFrom(client.synthesize$({ text: '重试' }).pipe(retrySynthesis({ count: 3, delay: 1 }), collectAudio()));
+    const audio = await lastValueFrom(client.synthesize$({ text: '重试' }).pipe(retrySynthesis({ count: 3, initialDelay: 1 }), collectAudio()));
     expect(Buffer.from(audio).equals(Buffer.from(expected))).to.equal(true);
     expect(emulator.sessions).to.have.length(4);
   });
@@ -109,7 +109,7 @@ describe('operators against the emulator', () => {
     const { client, emulator } = await start();
     const text = '今天天气很好。'.repeat(40);
     const readable = toReadable(
-      (paused$) => synthesizeLong$({ text, sampleRate: 16000 }, { client, paused$, maxPartLength: 70, maxBufferedBytes: 64 * 1024 }),
+      (paused$) => synthesizeLong$({ text, sampleRate: 16000 }, { client, paused$, maxPartLength: 70, highWaterMark: 64 * 1024 }),
       { highWaterMark: 16 * 1024 },
     );
     let peak = 0;

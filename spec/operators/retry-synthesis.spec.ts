@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { defer, of } from 'rxjs';
+import { EMPTY, defer, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConfigError, SisConnectionError, SisRequestError, SisServiceError, SisTimeoutError, retrySynthesis, type RetryInfo } from '../../lib/index.js';
+import { SisConfigError, SisConnectionError, SisRequestError, SisServiceError, SisTimeoutError, retrySynthesis, type RetryInfo, type RetryOptions } from '../../lib/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 const dropped = new SisConnectionError('connection closed (code 1006)', { closeCode: 1006 });
@@ -17,7 +17,7 @@ describe('retrySynthesis', () => {
   it('resubscribes after a retryable error with exponential waits (no jitter)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const session = cold('--#', undefined, busy);
-      const retried = session.pipe(retrySynthesis({ count: 3, delay: 10, maxDelay: 1_000, jitter: 0 }));
+      const retried = session.pipe(retrySynthesis({ count: 3, initialDelay: 10, maxDelay: 1_000, jitter: 0 }));
       // attempt at 0, fails at 2; waits 10, 20, 40.
       expectObservable(retried).toBe('2ms 10ms 2ms 20ms 2ms 40ms 2ms #', undefined, busy);
       expectSubscriptions(session.subscriptions).toBe([
@@ -35,14 +35,14 @@ describe('retrySynthesis', () => {
       const fails = cold('-#', undefined, dropped);
       const works = cold('-a-b|');
       const session = defer(() => (attempts++ === 0 ? fails : works));
-      expectObservable(session.pipe(retrySynthesis({ delay: 5, jitter: 0 }))).toBe('- 5ms -a-b|');
+      expectObservable(session.pipe(retrySynthesis({ initialDelay: 5, jitter: 0 }))).toBe('- 5ms -a-b|');
     });
   });
 
   it('never retries once a chunk was emitted: the audio would be repeated', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const session = cold('-a-#', undefined, dropped);
-      expectObservable(session.pipe(retrySynthesis({ count: 5, delay: 1 }))).toBe('-a-#', undefined, dropped);
+      expectObservable(session.pipe(retrySynthesis({ count: 5, initialDelay: 1 }))).toBe('-a-#', undefined, dropped);
       expectSubscriptions(session.subscriptions).toBe('^--!');
     });
   });
@@ -50,18 +50,18 @@ describe('retrySynthesis', () => {
   it('passes on at once an error that is not retryable (or not a SisError)', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const session = cold('-#', undefined, invalid);
-      expectObservable(session.pipe(retrySynthesis({ delay: 1 }))).toBe('-#', undefined, invalid);
+      expectObservable(session.pipe(retrySynthesis({ initialDelay: 1 }))).toBe('-#', undefined, invalid);
       expectSubscriptions(session.subscriptions).toBe('^!');
       const request = new SisRequestError([{ path: 'text', message: 'empty' }]);
-      expectObservable(cold('#', undefined, request).pipe(retrySynthesis({ delay: 1 }))).toBe('#', undefined, request);
-      expectObservable(cold('#', undefined, new TypeError('bug')).pipe(retrySynthesis({ delay: 1 }))).toBe('#', undefined, new TypeError('bug'));
+      expectObservable(cold('#', undefined, request).pipe(retrySynthesis({ initialDelay: 1 }))).toBe('#', undefined, request);
+      expectObservable(cold('#', undefined, new TypeError('bug')).pipe(retrySynthesis({ initialDelay: 1 }))).toBe('#', undefined, new TypeError('bug'));
     });
   });
 
   it('caps each wait at maxDelay', () => {
     scheduler.run(({ cold, expectSubscriptions, flush }) => {
       const session = cold('#', undefined, new SisTimeoutError('firstAudio', 100));
-      session.pipe(retrySynthesis({ count: 4, delay: 100, maxDelay: 250, jitter: 0 })).subscribe({ error: () => undefined });
+      session.pipe(retrySynthesis({ count: 4, initialDelay: 100, maxDelay: 250, jitter: 0 })).subscribe({ error: () => undefined });
       flush();
       expectSubscriptions(session.subscriptions).toBe(['(^!)', '100ms (^!)', '300ms (^!)', '550ms (^!)', '800ms (^!)']);
     });
@@ -73,7 +73,7 @@ describe('retrySynthesis', () => {
       const seen: RetryInfo[] = [];
       const session = cold('#', undefined, dropped);
       session
-        .pipe(retrySynthesis({ count: 3, delay: 100, maxDelay: 10_000, jitter: 0.5, random: () => randoms.shift() ?? 0, onRetry: (i) => seen.push(i) }))
+        .pipe(retrySynthesis({ count: 3, initialDelay: 100, maxDelay: 10_000, jitter: 0.5, random: () => randoms.shift() ?? 0, onRetry: (i) => seen.push(i) }))
         .subscribe({ error: () => undefined });
       flush();
       // 100 × (1 − 0.25) = 75; 200 × (1 − ~0.5) ≈ 100; 400 × 1 = 400 (whole milliseconds).
@@ -84,10 +84,19 @@ describe('retrySynthesis', () => {
     });
   });
 
+  it('keeps its state per subscription: audio sent to one subscriber does not stop another from retrying', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const attempts = [cold('-a|'), cold<string>('-#', undefined, dropped), cold('-b|')];
+      const retried = defer(() => attempts.shift() ?? EMPTY).pipe(retrySynthesis({ initialDelay: 5, jitter: 0 }));
+      expectObservable(retried).toBe('-a|');
+      expectObservable(retried, '---^').toBe('---- 5ms -b|');
+    });
+  });
+
   it('cancels a pending retry when unsubscribed', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const session = cold('-#', undefined, dropped);
-      expectObservable(session.pipe(retrySynthesis({ delay: 10, jitter: 0 })), '^----!').toBe('-');
+      expectObservable(session.pipe(retrySynthesis({ initialDelay: 10, jitter: 0 })), '^----!').toBe('-');
       expectSubscriptions(session.subscriptions).toBe(['^!']);
     });
   });
@@ -96,5 +105,18 @@ describe('retrySynthesis', () => {
     let error: unknown;
     of(1).pipe(retrySynthesis({ jitter: 2, count: -1 })).subscribe({ error: (e: unknown) => (error = e) });
     expect(error).to.be.instanceOf(SisConfigError).and.have.property('problems').with.length(2);
+  });
+
+  it("names every bad option, and points RxJS's `delay` (a fixed wait) to `initialDelay`", () => {
+    let error: unknown;
+    const options = { delay: 100, initialDelay: -1, random: 0.5, onRetry: 'log' } as unknown as RetryOptions;
+    of(1).pipe(retrySynthesis(options)).subscribe({ error: (e: unknown) => (error = e) });
+    expect(error).to.be.instanceOf(SisConfigError);
+    expect((error as SisConfigError).problems).to.deep.equal([
+      { path: 'delay', message: "is now 'initialDelay' (the first wait, doubled for each next one)" },
+      { path: 'initialDelay', message: 'must be a number of ms ≥ 0, got -1' },
+      { path: 'random', message: 'must be a function returning a number in [0, 1), got 0.5' },
+      { path: 'onRetry', message: 'must be a function of { attempt, delayMs, error }, got "log"' },
+    ]);
   });
 });

@@ -29,15 +29,38 @@ describe('decodeServerFrame', () => {
   it('says what is wrong with a malformed known frame', () => {
     const result = decode({ resp_type: 'START' });
     expect(result._tag).to.equal('Left');
-    if (result._tag === 'Left') expect(result.left).to.match(/^a malformed START frame \(trace_id: expected string, got nothing\)/);
+    if (result._tag === 'Left') expect(result.left).to.match(/^a malformed START frame \(trace_id: must be a string, got nothing\)/);
+  });
+
+  it('names the choices of a field with a few known values, and the index of a bad list item', () => {
+    const end = decode({ resp_type: 'END', trace_id: 't', reason: 'DONE' });
+    if (end._tag === 'Left') expect(end.left).to.match(/^a malformed END frame \(reason: must be "NORMAL" or "ERROR", got "DONE"\)/);
+    else expect.fail('expected Left');
+    const result = decode({
+      resp_type: 'RESULT',
+      trace_id: 't',
+      result: [
+        { start_time: 0, end_time: 1, text: 'a' },
+        { start_time: 'x', end_time: 1, text: 'b' },
+      ],
+    });
+    if (result._tag === 'Left') expect(result.left).to.match(/^a malformed RESULT frame \(result\.1\.start_time: must be a number, got "x"\)/);
+    else expect.fail('expected Left');
   });
 
   it('never throws, whatever the text (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
-        const result = decodeServerFrame(text);
-        expect(['Left', 'Right']).to.include(result._tag);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (text) => {
+          const result = decodeServerFrame(text);
+          expect(['Left', 'Right']).to.include(result._tag);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

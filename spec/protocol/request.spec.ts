@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { SisRequestError, resolveRequest, type Problem } from '../../lib/index.js';
-import { codePointLength } from '../../lib/protocol/request.js';
 import { toStartCommand } from '../../lib/protocol/request.js';
+import { codePointLength } from '../../lib/protocol/rules.js';
 import { StartCommand } from '../../lib/protocol/wire.js';
 
 const problemsOf = (request: unknown, limits?: { maxTextLength: number }): readonly Problem[] => {
@@ -39,8 +39,10 @@ describe('request validation', () => {
 
   it('lists every problem at once', () => {
     const problems = problemsOf({ text: ' ', audioFormat: 'wav', sampleRate: 44100, speed: 1.5, pitch: -501, volume: 101, subtitle: 'line' });
-    expect(problems.map((p) => p.path)).to.deep.equal(['audioFormat', 'sampleRate', 'speed', 'pitch', 'volume', 'subtitle', 'text']);
-    expect(problems.find((p) => p.path === 'speed')?.message).to.equal('expected an integer from -500 to 500, got 1.5');
+    expect(problems.map((p) => p.path)).to.deep.equal(['text', 'audioFormat', 'sampleRate', 'speed', 'pitch', 'volume', 'subtitle']);
+    expect(problems.find((p) => p.path === 'speed')?.message).to.equal('must be an integer from -500 to 500, got 1.5');
+    expect(problems.find((p) => p.path === 'audioFormat')?.message).to.equal('must be "pcm", "alaw", "ulaw" or "mp3", got "wav"');
+    expect(problems.find((p) => p.path === 'text')?.message).to.equal('must contain something to speak, got an empty or blank text');
   });
 
   it('names unknown fields, with a hint for wire-style names', () => {
@@ -48,15 +50,18 @@ describe('request validation', () => {
   });
 
   it('rejects what is not an object, and a missing or non-string text', () => {
-    expect(problemsOf('hello')[0]?.message).to.match(/expected an object/);
-    expect(problemsOf(null)[0]?.message).to.match(/got null/);
-    expect(problemsOf({})).to.deep.equal([{ path: 'text', message: 'expected string, got nothing' }]);
-    expect(problemsOf({ text: 42 })).to.deep.equal([{ path: 'text', message: 'expected string, got 42' }]);
+    expect(problemsOf('hello')).to.deep.equal([{ path: '', message: "must be an object like { text: '...' }, got a string" }]);
+    expect(problemsOf(null)[0]?.message).to.match(/got null$/);
+    expect(problemsOf([])[0]?.message).to.match(/got an array$/);
+    expect(problemsOf({})).to.deep.equal([{ path: 'text', message: 'must be a non-blank string of at most 10000 characters, got nothing' }]);
+    expect(problemsOf({ text: 42 })).to.deep.equal([{ path: 'text', message: 'must be a non-blank string of at most 10000 characters, got 42' }]);
   });
 
   it('allows unknown but well-formed voices, and rejects malformed ones', () => {
     expect(resolveRequest({ text: 'x', voice: 'chinese_newvoice_common' }).voice).to.equal('chinese_newvoice_common');
-    expect(problemsOf({ text: 'x', voice: 'Chinese Voice' })[0]?.path).to.equal('voice');
+    expect(problemsOf({ text: 'x', voice: 'Chinese Voice' })).to.deep.equal([
+      { path: 'voice', message: 'must be a voice name like chinese_xiaoyan_common (lowercase language_speaker_domain), got "Chinese Voice"' },
+    ]);
   });
 
   describe('text length', () => {
@@ -64,7 +69,9 @@ describe('request validation', () => {
       expect(codePointLength('😀😀')).to.equal(2);
       expect('😀😀'.length).to.equal(4);
       expect(() => resolveRequest({ text: '😀'.repeat(10) }, { maxTextLength: 10 })).not.to.throw();
-      expect(problemsOf({ text: '😀'.repeat(11) }, { maxTextLength: 10 })[0]?.message).to.match(/^is 11 characters long, the limit is 10/);
+      expect(problemsOf({ text: '😀'.repeat(11) }, { maxTextLength: 10 })).to.deep.equal([
+        { path: 'text', message: 'is 11 characters long, the limit is 10 (split it, e.g. with synthesizeLong$, or raise limits.maxTextLength)' },
+      ]);
     });
 
     it('defaults the limit to 10,000 characters', () => {

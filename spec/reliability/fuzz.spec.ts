@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SisError } from '../../lib/index.js';
+import type { SisError } from '../../lib/index.js';
 import { action, runScenario, scenario, type Action, type Outcome, type Scenario } from './fuzz-harness.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2_000);

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
 import { BehaviorSubject, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
-import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, synthesize$, type AudioChunk, type SisClient, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
+import { SisConnectionError, type SisError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, synthesize$, type AudioChunk, type SisClient, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
 import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions, type Fault } from '../../lib/emulator/index.js';
 import { resolveRequest, toStartCommand, type SynthesisRequest } from '../../lib/protocol/request.js';
 import { errorOf } from '../helpers/errors.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { NEVER, Observable, of, take } from 'rxjs';
+import { NEVER, type Observable, of, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { SisAuthError, SisConnectionError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, type AudioChunk, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
 import {
@@ -293,7 +293,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         'a known frame with a mistyped field',
         '-o-s-j',
         { ...v, j: text({ resp_type: 'END', trace_id: TRACE, reason: 'DONE' }) },
-        `a malformed END frame (reason: expected EndReason, got "DONE"): ${JSON.stringify(JSON.stringify({ resp_type: 'END', trace_id: TRACE, reason: 'DONE' }))}`,
+        `a malformed END frame (reason: must be "NORMAL" or "ERROR", got "DONE"): ${JSON.stringify(JSON.stringify({ resp_type: 'END', trace_id: TRACE, reason: 'DONE' }))}`,
       ],
     ];
     for (const [name, marbles, values, problem] of violations) {
@@ -429,8 +429,8 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
           '#',
           {},
           new SisRequestError([
-            { path: 'speed', message: 'expected an integer from -500 to 500, got 501' },
             { path: 'text', message: 'must contain something to speak, got an empty or blank text' },
+            { path: 'speed', message: 'must be an integer from -500 to 500, got 501' },
           ]),
         );
         flush();
@@ -463,7 +463,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
           },
         });
         const empty = setup(scheduler, cold('-o'), { auth: { token: () => '' } });
-        expectObservable(boom.client.synthesize$({ text: 'x' })).toBe('#', {}, new SisAuthError('the token provider failed (see error.cause)', { retryable: true }));
+        expectObservable(boom.client.synthesize$({ text: 'x' })).toBe('#', {}, new SisAuthError('the token provider failed (see error.cause)', { retryable: true, cause: new Error('vault unreachable') }));
         expectObservable(empty.client.synthesize$({ text: 'x' })).toBe('#', {}, new SisAuthError('the token provider gave an empty token'));
         flush();
         expect(boom.fake.sockets).to.have.length(0);

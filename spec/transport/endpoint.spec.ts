@@ -44,11 +44,13 @@ describe('endpoints and options', () => {
     expect(asked({})).to.deep.equal([true]);
     expect(asked({ allowPlainWs: true })).to.deep.equal([true]);
     expect(asked({ rejectUnauthorized: false })).to.deep.equal([false]);
-    expect(configProblems({ ...base, rejectUnauthorized: 'no' })).to.deep.equal(['rejectUnauthorized: must be a boolean']);
+    expect(configProblems({ ...base, rejectUnauthorized: 'no' })).to.deep.equal(['rejectUnauthorized: must be a boolean, got "no"']);
   });
 
   it('refuses plain ws:// to a remote host unless allowPlainWs is set', () => {
-    expect(configProblems({ ...base, endpoint: 'ws://sis-ext.cn-north-4.myhuaweicloud.com' })[0]).to.match(/^endpoint: plain ws:\/\/ is only allowed to loopback hosts/);
+    expect(configProblems({ ...base, endpoint: 'ws://sis-ext.cn-north-4.myhuaweicloud.com' })[0]).to.match(
+      /^endpoint: plain ws:\/\/ is only allowed to loopback hosts/,
+    );
     expect(() => createSisClient({ ...base, endpoint: 'ws://sis-ext.cn-north-4.myhuaweicloud.com', allowPlainWs: true })).not.to.throw();
   });
 
@@ -66,11 +68,11 @@ describe('endpoints and options', () => {
       'extra: unknown field',
       'endpoint: must use wss:// (or ws:// to a loopback emulator), got https://',
       'projectId: is required (the project id of the region, from the console)',
-      'auth.token: must be a string or a function returning one',
-      'timeouts.idel: unknown field (did you mean \'idle\'?)',
+      'auth.token: must be a non-empty string without control characters, or a function returning one',
+      "timeouts.idel: unknown field (did you mean 'idle'?)",
       'timeouts.connect: must be a positive number of ms or Infinity, got -1',
-      'limits.maxTextLength: must be a positive number, got 0',
-      'maxPayload: must be an integer of at least 1024 bytes, got 10',
+      'limits.maxTextLength: must be a positive integer, got 0',
+      'maxPayload: must be an integer ≥ 1024, got 10',
     ]);
     const error = (() => {
       try {
@@ -90,6 +92,8 @@ describe('endpoints and options', () => {
   });
 
   it('rejects a token with control characters (header injection)', () => {
-    expect(configProblems({ ...base, auth: { token: 'abc\r\nX-Evil: 1' } })).to.deep.equal(['auth.token: must not contain control characters']);
+    expect(configProblems({ ...base, auth: { token: 'abc\r\nX-Evil: 1' } })).to.deep.equal([
+      'auth.token: must be a non-empty string without control characters, or a function returning one',
+    ]);
   });
 });

@@ -58,6 +58,8 @@ export const toPcmBytes = (samples: Int16Array): Uint8Array => {
   if (littleEndianHost) return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
   const bytes = new Uint8Array(samples.length * 2);
   const view = new DataView(bytes.buffer);
-  samples.forEach((sample, i) => view.setInt16(i * 2, sample, true));
+  samples.forEach((sample, i) => {
+    view.setInt16(i * 2, sample, true);
+  });
   return bytes;
 };
