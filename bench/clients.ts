@@ -92,8 +92,7 @@ export const oursRunner =
       });
     });
 
-const byteLength = (data: WebSocket.RawData): number =>
-  Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
+const byteLength = (data: WebSocket.RawData): number => (Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength);
 
 export const textOf = (data: WebSocket.RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');

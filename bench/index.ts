@@ -118,7 +118,9 @@ const main = async (): Promise<void> => {
   const results: Results = { throughput: a, firstChunk: b, concurrent: c, backpressure: d };
   const table = rows(results);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', targets: TARGETS, table, results }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', targets: TARGETS, table, results }, null, 2)}\n`,
+    );
   } else {
     const how = `${flags.tsx ? 'sources run through tsx' : 'library compiled by tsc'}${quick ? '; --quick: smaller counts, figures indicative only' : ''}`;
     process.stdout.write(`${markdown(table, results, command, how)}\n`);

@@ -198,7 +198,11 @@ export const markdown = (table: readonly Row[], results: Results, command: strin
       'Every byte reached the consumer (checked). "Live": a full GC before each sample; "plain": `process.memoryUsage()` as is, which includes garbage not yet collected.',
   ];
   const misses = table.filter((r) => r.pass === false);
-  lines.push(misses.length === 0 ? 'All targets met.' : `**${misses.length} target${misses.length === 1 ? '' : 's'} missed:** ${misses.map((r) => r.figure).join('; ')}.`);
+  lines.push(
+    misses.length === 0
+      ? 'All targets met.'
+      : `**${misses.length} target${misses.length === 1 ? '' : 's'} missed:** ${misses.map((r) => r.figure).join('; ')}.`,
+  );
   const errors = results.concurrent.flatMap((c) => c.errors.map((e) => `${count(c.sessions)} concurrent, ${e}`));
   if (errors.length > 0) lines.push('', 'Errors:', ...errors.map((e) => `- ${e}`));
   return lines.join('\n');

@@ -102,7 +102,9 @@ export const concurrent = async (target: Target, request: BenchRequest, sessions
     for (const side of inTurn(round)) {
       const job: ConcurrentJob = { target, side, sessions, request, deadlineMs, warmup: CONCURRENT_WARMUP };
       const report = await runWorker<ConcurrentReport>(['concurrent', JSON.stringify(job)], deadlineMs + 30_000);
-      log(`(c) ${sessions} concurrent, ${side}: ${report.ok}/${sessions} ok in ${(report.wallMs / 1000).toFixed(2)} s, max RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB`);
+      log(
+        `(c) ${sessions} concurrent, ${side}: ${report.ok}/${sessions} ok in ${(report.wallMs / 1000).toFixed(2)} s, max RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB`,
+      );
       if (report.firstError !== undefined) errors.push(`${side}: ${report.firstError}`);
       reports[side].push(report);
       // Let the emulator finish the closing handshakes of the last batch.

@@ -18,7 +18,17 @@ import { config, type Subscription } from 'rxjs';
 // RxJS reports stray notifications through this provider's setTimeout; made synchronous so that
 // they are counted at the moment they happen.
 import { timeoutProvider } from 'rxjs/internal/scheduler/timeoutProvider';
-import { SisConnectionError, type SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisClient, type SisEvent } from '../lib/index.js';
+import {
+  SisConnectionError,
+  type SisError,
+  SisHandshakeError,
+  SisProtocolError,
+  SisServiceError,
+  SisTimeoutError,
+  createSisClient,
+  type SisClient,
+  type SisEvent,
+} from '../lib/index.js';
 import type { Fault, SessionFault } from '../lib/emulator/index.js';
 
 const env = (name: string, fallback: number): number => {
@@ -57,7 +67,9 @@ const runEmulator = async (): Promise<void> => {
   const send = (message: FromChild): void => void process.send?.(message);
   process.on('message', (message: ToChild) => {
     if (message.kind !== 'idle') return;
-    void emulator.idle().then(() => send({ kind: 'idle', open: emulator.openConnections(), connections: emulator.stats.connections, faults: emulator.stats.faultsApplied }));
+    void emulator
+      .idle()
+      .then(() => send({ kind: 'idle', open: emulator.openConnections(), connections: emulator.stats.connections, faults: emulator.stats.faultsApplied }));
   });
   process.once('disconnect', () => void emulator.close());
   send({ kind: 'ready', url: emulator.url, token: emulator.token, projectId: emulator.projectId });
@@ -240,7 +252,17 @@ const main = async (): Promise<void> => {
   };
   const clients = { plain: createSisClient(options), rejected: createSisClient({ ...options, enterpriseProjectId: 'reject' }) };
 
-  const tally: Tally = { completed: 0, left: 0, endedBeforeLeaving: 0, failedAsExpected: 0, unexpected: [], multipleTerminals: 0, late: 0, unhandled: 0, byError: {} };
+  const tally: Tally = {
+    completed: 0,
+    left: 0,
+    endedBeforeLeaving: 0,
+    failedAsExpected: 0,
+    unexpected: [],
+    multipleTerminals: 0,
+    late: 0,
+    unhandled: 0,
+    byError: {},
+  };
   const saved = { stopped: config.onStoppedNotification, unhandled: config.onUnhandledError, delegate: timeoutProvider.delegate };
   config.onStoppedNotification = () => void tally.late++;
   config.onUnhandledError = () => void tally.unhandled++;
@@ -321,7 +343,12 @@ const main = async (): Promise<void> => {
   line('completed / planned', `${tally.completed} / ${planned.complete}`);
   line('unsubscribed / planned (ended before leaving)', `${tally.left} / ${planned.leave} (${tally.endedBeforeLeaving})`);
   line('failed as injected / planned', `${tally.failedAsExpected} / ${planned.fail}`);
-  line('errors by class', Object.entries(tally.byError).map(([name, n]) => `${name} ${n}`).join(', '));
+  line(
+    'errors by class',
+    Object.entries(tally.byError)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', '),
+  );
   line('second terminal notifications', String(tally.multipleTerminals));
   line('notifications after the end', String(tally.late));
   line('unhandled errors', String(tally.unhandled));

@@ -28,7 +28,9 @@ try {
   console.log(`emulator   ${emulator.url}`);
   console.log(`trace id   ${end?.traceId}`);
   console.log(`audio      ${file.audioBytes} bytes in ${end?.chunks} chunks, ${seconds.toFixed(2)} s of 16 kHz 16-bit PCM`);
-  console.log(`timings    connect ${end?.timings.connectMs.toFixed(1)} ms, first audio ${end?.timings.firstAudioMs?.toFixed(1)} ms, total ${end?.timings.totalMs.toFixed(1)} ms`);
+  console.log(
+    `timings    connect ${end?.timings.connectMs.toFixed(1)} ms, first audio ${end?.timings.firstAudioMs?.toFixed(1)} ms, total ${end?.timings.totalMs.toFixed(1)} ms`,
+  );
   console.log(`written    ${file.path} (${file.fileBytes} bytes)`);
 } finally {
   await emulator.close();

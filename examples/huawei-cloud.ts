@@ -9,15 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { startEmulator } from '../lib/emulator/index.js';
-import {
-  SisError,
-  createSisClient,
-  hasSisEnv,
-  iamPasswordToken,
-  sisOptionsFromEnv,
-  type SisClientOptions,
-  type SynthesisRequest,
-} from '../lib/index.js';
+import { SisError, createSisClient, hasSisEnv, iamPasswordToken, sisOptionsFromEnv, type SisClientOptions, type SynthesisRequest } from '../lib/index.js';
 import { writeAudioFile } from '../lib/node/index.js';
 
 const request: SynthesisRequest = { text: '你好，这是华为云语音合成。', sampleRate: 16000 };

@@ -13,12 +13,7 @@ import { writeAudioFile } from '../lib/node/index.js';
 
 const characters = (text: string): number => [...text].length; // code points, as the service counts
 
-const story = [
-  '从前有一座山，山上有一座庙。',
-  '庙里有一个老和尚，正在给小和尚讲故事。',
-  '讲的是什么呢？',
-  '从前有一座山，山上有一座庙……',
-].join('\n').repeat(8);
+const story = ['从前有一座山，山上有一座庙。', '庙里有一个老和尚，正在给小和尚讲故事。', '讲的是什么呢？', '从前有一座山，山上有一座庙……'].join('\n').repeat(8);
 
 const emulator = await startEmulator({ port: 0, realtimeFactor: 8 });
 try {

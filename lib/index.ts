@@ -15,14 +15,40 @@ export { resolveRequest, type RequestLimits, type ResolvedRequest, type Synthesi
 export { KNOWN_VOICES, type KnownVoice, type Voice } from './protocol/voices.js';
 export type { AudioFormat, SubtitleLevel } from './protocol/wire.js';
 export type {
-  AudioChunk, AudioEvent, EndEvent, OpenEvent, SessionTimings, SisEvent, StartEvent, SubtitleEvent, SubtitlePhoneme, SubtitleWord, UnknownEvent,
+  AudioChunk,
+  AudioEvent,
+  EndEvent,
+  OpenEvent,
+  SessionTimings,
+  SisEvent,
+  StartEvent,
+  SubtitleEvent,
+  SubtitlePhoneme,
+  SubtitleWord,
+  UnknownEvent,
 } from './session/events.js';
 
 // Errors: `isSisError(e)` then `switch (e.code)`.
 export {
-  ERROR_CHANNEL, SisAuthError, SisConfigError, SisConnectionError, SisError, SisFileError, SisHandshakeError, SisItemError, SisOverflowError,
-  SisPartError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, isSisError,
-  type Problem, type SisErrorCode, type SisFailure, type TimeoutPhase,
+  ERROR_CHANNEL,
+  SisAuthError,
+  SisConfigError,
+  SisConnectionError,
+  SisError,
+  SisFileError,
+  SisHandshakeError,
+  SisItemError,
+  SisOverflowError,
+  SisPartError,
+  SisProtocolError,
+  SisRequestError,
+  SisServiceError,
+  SisTimeoutError,
+  isSisError,
+  type Problem,
+  type SisErrorCode,
+  type SisFailure,
+  type TimeoutPhase,
 } from './errors.js';
 
 // Credentials.

@@ -22,7 +22,11 @@ const sha256Hex = (text: string): string => createHash('sha256').update(text, 'u
 const EMPTY_BODY_SHA256 = sha256Hex('');
 
 /** `YYYYMMDDTHHMMSSZ` in UTC, the format of `X-Sdk-Date`. */
-export const sdkDate = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+export const sdkDate = (date: Date): string =>
+  date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 
 /** Parses an `X-Sdk-Date`; `undefined` when it is not `YYYYMMDDTHHMMSSZ`. */
 export const parseSdkDate = (value: string): Date | undefined => {
@@ -34,8 +38,7 @@ export const parseSdkDate = (value: string): Date | undefined => {
 };
 
 /** RFC 3986 unreserved characters stay, every other UTF-8 byte becomes `%XX`, as Huawei's signers encode. */
-export const signerEncode = (text: string): string =>
-  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+export const signerEncode = (text: string): string => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /**
  * Each path segment decoded, then encoded the signer's way, and always a trailing `/`:
@@ -43,7 +46,10 @@ export const signerEncode = (text: string): string =>
  * path arrives percent-encoded (a WHATWG URL encodes it; the request line on the server keeps it so).
  */
 export const canonicalUri = (pathname: string): string => {
-  const path = pathname.split('/').map((segment) => signerEncode(safeDecodeURIComponent(segment))).join('/');
+  const path = pathname
+    .split('/')
+    .map((segment) => signerEncode(safeDecodeURIComponent(segment)))
+    .join('/');
   return path.endsWith('/') ? path : `${path}/`;
 };
 
@@ -79,7 +85,9 @@ export interface SignedParts {
 
 /** Step 2 of §4: the canonical request (the body is always empty for a handshake). */
 export const canonicalRequest = (parts: SignedParts): string => {
-  const names = Object.keys(parts.signed).map((name) => name.toLowerCase()).sort();
+  const names = Object.keys(parts.signed)
+    .map((name) => name.toLowerCase())
+    .sort();
   const value = (name: string): string => (Object.entries(parts.signed).find(([n]) => n.toLowerCase() === name)?.[1] ?? '').trim();
   return [
     parts.method.toUpperCase(),

@@ -75,15 +75,19 @@ const sisTtsCommand = (version: string): Command =>
     .requiredOption('-o, --output <file>', 'where to write the audio: a file (see Output below), or - for stdout')
     .option('-f, --file <path>', 'read the text from a file')
     .option('--voice <name>', 'the voice, e.g. chinese_xiaoyan_common')
-    .addOption(new Option('--audio-format <format>', `audio format (default: from the output's extension, else ${REQUEST_DEFAULTS.audioFormat})`).choices(AUDIO_FORMATS))
-    .addOption(new Option('--sample-rate <hz>', `sample rate: ${SAMPLE_RATES.join(' or ')} (or 8k, 16k)`).argParser(sampleRate).default(REQUEST_DEFAULTS.sampleRate))
+    .addOption(
+      new Option('--audio-format <format>', `audio format (default: from the output's extension, else ${REQUEST_DEFAULTS.audioFormat})`).choices(AUDIO_FORMATS),
+    )
+    .addOption(
+      new Option('--sample-rate <hz>', `sample rate: ${SAMPLE_RATES.join(' or ')} (or 8k, 16k)`).argParser(sampleRate).default(REQUEST_DEFAULTS.sampleRate),
+    )
     .option('--speed <n>', `speed, ${range('speed')}`, integerArgument(Speed))
     .option('--pitch <n>', `pitch, ${range('pitch')}`, integerArgument(Pitch))
     .option('--volume <n>', `volume, ${range('volume')}`, integerArgument(Volume))
     .addOption(new Option('--container <kind>', "wav or raw (default: from the output's extension; wav for stdout)").choices(CONTAINERS))
     .option('--emulator', 'use the embedded emulator instead of the service', false)
     .option('--allow-plain-ws', `allow a plain ws:// ${SIS_ENV.endpoint} that is not loopback (unencrypted: a relay on a trusted network only)`, false)
-    .option('--json', 'print the output, sizes and each part\'s trace id as JSON on stdout', false)
+    .option('--json', "print the output, sizes and each part's trace id as JSON on stdout", false)
     .option('--concurrency <n>', 'sessions at once for a long text', integerArgument(integerRange(1, 16)), 2)
     .option('--max-part-length <n>', 'longest part of a long text, in characters', integerArgument(integerRange(1, 10_000)), 500)
     .option('--retries <n>', 'retries of a part that failed before any audio, for transient errors', integerArgument(integerRange(0, 10)), 2)

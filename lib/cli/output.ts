@@ -41,14 +41,19 @@ export interface OutputFormat {
  * - the audio format defaults to the library's (pcm); mp3 is never put in a WAV container.
  * @throws {UsageError} naming the flag and the extension that disagree.
  */
-export const resolveOutput = (output: string, given: { readonly audioFormat: AudioFormat | undefined; readonly container: Container | undefined }): OutputFormat => {
+export const resolveOutput = (
+  output: string,
+  given: { readonly audioFormat: AudioFormat | undefined; readonly container: Container | undefined },
+): OutputFormat => {
   const extension = output === STDOUT ? '' : extname(output).toLowerCase();
   const implied = Object.hasOwn(EXTENSIONS, extension) ? EXTENSIONS[extension] : undefined;
   if (implied?.audioFormat !== undefined && given.audioFormat !== undefined && given.audioFormat !== implied.audioFormat) {
     throw new UsageError(`--audio-format ${given.audioFormat} disagrees with the output ${output}: a ${extension} file holds ${implied.audioFormat}`);
   }
   if (implied !== undefined && given.container !== undefined && given.container !== implied.container) {
-    throw new UsageError(`--container ${given.container} disagrees with the output ${output}: a ${extension} file is ${implied.container === 'wav' ? 'a WAV container' : 'raw'}`);
+    throw new UsageError(
+      `--container ${given.container} disagrees with the output ${output}: a ${extension} file is ${implied.container === 'wav' ? 'a WAV container' : 'raw'}`,
+    );
   }
   const audioFormat = given.audioFormat ?? implied?.audioFormat ?? REQUEST_DEFAULTS.audioFormat;
   if (output !== STDOUT && implied === undefined && given.container === undefined && audioFormat !== 'mp3') {
@@ -58,7 +63,9 @@ export const resolveOutput = (output: string, given: { readonly audioFormat: Aud
   }
   const container = given.container ?? implied?.container ?? (audioFormat === 'mp3' ? 'raw' : 'wav');
   if (audioFormat === 'mp3' && container === 'wav') {
-    throw new UsageError(`mp3 audio is written as it comes, not in a WAV container: write it to a .mp3 file${output === STDOUT ? ' or with --container raw' : ''}`);
+    throw new UsageError(
+      `mp3 audio is written as it comes, not in a WAV container: write it to a .mp3 file${output === STDOUT ? ' or with --container raw' : ''}`,
+    );
   }
   return { audioFormat, container };
 };

@@ -112,7 +112,8 @@ interface Backend {
 /** Decides the target before anything is read or started: missing credentials are bad usage (exit 2). */
 const chooseTarget = (options: CliOptions, io: CliIo): Target => {
   if (options.emulator) {
-    if (hasSisEnv(io.env)) io.stderr.write('sis-tts: --emulator given: using the embedded emulator, not the HUAWEICLOUD_SIS_* variables set in the environment\n');
+    if (hasSisEnv(io.env))
+      io.stderr.write('sis-tts: --emulator given: using the embedded emulator, not the HUAWEICLOUD_SIS_* variables set in the environment\n');
     return { kind: 'emulator' };
   }
   const credentials = resolveCredentials(io.env, { allowPlainWs: options.allowPlainWs });
@@ -165,7 +166,10 @@ const synthesize = async (options: CliOptions, text: string, backend: Backend, i
       await pipeline(readable, io.stdout, ...(io.signal === undefined ? [] : [{ signal: io.signal }]));
     } else {
       const written = await untilDone(
-        synthesizeLong$(request, long).pipe(track, writeAudioFile(options.output, { container, audioFormat: options.audioFormat, sampleRate: options.sampleRate })),
+        synthesizeLong$(request, long).pipe(
+          track,
+          writeAudioFile(options.output, { container, audioFormat: options.audioFormat, sampleRate: options.sampleRate }),
+        ),
         io.signal,
       );
       fileBytes = written?.fileBytes;
@@ -201,7 +205,9 @@ export const main = async (io: CliIo): Promise<ExitCode> => {
     if (options.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (options.output !== STDOUT) {
       const length = report.seconds === undefined ? `${report.audioBytes} bytes` : `${report.seconds.toFixed(2)} s`;
-      io.stderr.write(`sis-tts: wrote ${options.output} (${length} of ${report.audioFormat} at ${report.sampleRate} Hz, ${report.parts.length} part${report.parts.length === 1 ? '' : 's'})\n`);
+      io.stderr.write(
+        `sis-tts: wrote ${options.output} (${length} of ${report.audioFormat} at ${report.sampleRate} Hz, ${report.parts.length} part${report.parts.length === 1 ? '' : 's'})\n`,
+      );
     }
     return EXIT.ok;
   } catch (error) {

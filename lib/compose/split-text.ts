@@ -94,10 +94,7 @@ const partEnd = (chars: readonly string[], punctuation: Uint8Array, start: numbe
  * @example splitText('你好。今天天气很好！', 4) // ['你好。', '今天天气', '很好！']
  */
 export const splitText = (text: string, maxLength: number): string[] => {
-  const problems = [
-    ...check('a string', (value) => typeof value === 'string')('text', text),
-    ...positiveInteger('maxLength', maxLength),
-  ];
+  const problems = [...check('a string', (value) => typeof value === 'string')('text', text), ...positiveInteger('maxLength', maxLength)];
   if (problems.length > 0) throw new SisConfigError(problems, 'splitText arguments');
   const chars = Array.from(text);
   const punctuation = punctuationCuts(chars);

@@ -1,4 +1,18 @@
-import { BehaviorSubject, catchError, combineLatest, defer, distinctUntilChanged, from, identity, isObservable, map, of, tap, throwError, type Observable } from 'rxjs';
+import {
+  BehaviorSubject,
+  catchError,
+  combineLatest,
+  defer,
+  distinctUntilChanged,
+  from,
+  identity,
+  isObservable,
+  map,
+  of,
+  tap,
+  throwError,
+  type Observable,
+} from 'rxjs';
 import { SisConfigError, SisError, SisPartError, type Problem } from '../errors.js';
 import { check, clientProblems, objectProblems, optional, positiveInteger, unknownKeyProblems } from '../checks.js';
 import { resolveRequest, type SynthesisRequest } from '../protocol/request.js';
@@ -80,14 +94,7 @@ export const synthesizeLong$ = (request: SynthesisRequest, options: LongSynthesi
   defer(() => {
     const problems = longProblems(options);
     if (problems.length > 0) throw new SisConfigError(problems, 'synthesizeLong$ options');
-    const {
-      client,
-      concurrency = 2,
-      maxPartLength = DEFAULT_MAX_PART_LENGTH,
-      highWaterMark = DEFAULT_HIGH_WATER_MARK,
-      paused$ = of(false),
-      retry,
-    } = options;
+    const { client, concurrency = 2, maxPartLength = DEFAULT_MAX_PART_LENGTH, highWaterMark = DEFAULT_HIGH_WATER_MARK, paused$ = of(false), retry } = options;
     resolveRequest(request, { maxTextLength: Infinity }); // every other field, checked once for all parts
     const parts = splitText(request.text, maxPartLength).filter((part) => part.trim() !== '');
     const flows = new Map<number, PartFlow>();
@@ -107,9 +114,7 @@ export const synthesizeLong$ = (request: SynthesisRequest, options: LongSynthesi
           flow.received += chunk.data.byteLength;
           if (flow.received - flow.delivered >= highWaterMark) flow.hold.next(true);
         }),
-        catchError((error: unknown) =>
-          throwError(() => (error instanceof SisError ? new SisPartError({ part, parts: parts.length, cause: error }) : error)),
-        ),
+        catchError((error: unknown) => throwError(() => (error instanceof SisError ? new SisPartError({ part, parts: parts.length, cause: error }) : error))),
         map((chunk): LongAudioChunk => ({ ...chunk, part, parts: parts.length })),
       );
     };

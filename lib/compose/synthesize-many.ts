@@ -67,14 +67,8 @@ const manyProblems = (requests: unknown, options: ManyOptions): Problem[] => {
  * @throws {SisConfigError} (as an error notification, before any session) naming every bad argument.
  * @example synthesizeMany$(lines.map((text) => ({ text })), { client, mode: 'settle' }).subscribe(save)
  */
-export function synthesizeMany$(
-  requests: Iterable<SynthesisRequest>,
-  options: ManyOptions & { readonly mode: 'settle' },
-): Observable<SynthesisOutcome>;
-export function synthesizeMany$(
-  requests: Iterable<SynthesisRequest>,
-  options: ManyOptions & { readonly mode?: 'fail-fast' },
-): Observable<SynthesisSuccess>;
+export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions & { readonly mode: 'settle' }): Observable<SynthesisOutcome>;
+export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions & { readonly mode?: 'fail-fast' }): Observable<SynthesisSuccess>;
 export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome>;
 export function synthesizeMany$(requests: Iterable<SynthesisRequest>, options: ManyOptions): Observable<SynthesisOutcome> {
   return defer(() => {

@@ -84,7 +84,8 @@ export const akskAuthenticator = (keys: readonly AkSkKey[], options: AkSkCheckOp
     if (parsed === undefined) return aksk(`Authorization is not an ${SIGNING_ALGORITHM} signature`);
     const key = keys.find((k) => k.ak === parsed.ak);
     if (key === undefined) return aksk('Get secretKey failed,ak:******,err:ak not exist');
-    const hosts = rawHeaders === undefined ? (headers.host === undefined ? 0 : 1) : rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
+    const hosts =
+      rawHeaders === undefined ? (headers.host === undefined ? 0 : 1) : rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
     if (hosts !== 1) return aksk(`expected exactly one Host header, got ${hosts}`);
     const date = single(headers['x-sdk-date']);
     if (date === undefined) return aksk('x-sdk-date not found');

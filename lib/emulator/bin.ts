@@ -45,7 +45,9 @@ const program = new Command()
   .addOption(new Option('--text-limit <n>', 'longest text in characters (default: 10000)').argParser(integerArgument(wholeNumber)))
   .addOption(new Option('--idle-timeout <ms>', 'close a connection silent this long; 0 never (default: 20000)').argParser(integerArgument(wholeNumber)))
   .addOption(new Option('--max-concurrent <n>', 'sessions at once (default: unlimited)').argParser(integerArgument(wholeNumber)))
-  .addOption(new Option('--voices <which>', 'known: an unknown voice gets SIS.0411 (default); any: any voice name is spoken').choices(['known', 'any'] as const))
+  .addOption(
+    new Option('--voices <which>', 'known: an unknown voice gets SIS.0411 (default); any: any voice name is spoken').choices(['known', 'any'] as const),
+  )
   .addHelpText('after', `\nThe token may also come from ${TOKEN_ENV}, which keeps it out of the process list.`)
   .allowExcessArguments(false);
 
@@ -105,7 +107,9 @@ const main = async (): Promise<void> => {
   if (emulator === undefined) return;
   // The token is printed only when it is the public demo token.
   const auth = emulator.token === DEFAULT_TOKEN ? `X-Auth-Token: ${DEFAULT_TOKEN}` : 'the X-Auth-Token you configured';
-  process.stdout.write(`sis-emulator listening on ${emulator.url} (project id ${emulator.projectId}; clients connect to ${emulator.url}/v1/${emulator.projectId}/rtts and must send ${auth})\n`);
+  process.stdout.write(
+    `sis-emulator listening on ${emulator.url} (project id ${emulator.projectId}; clients connect to ${emulator.url}/v1/${emulator.projectId}/rtts and must send ${auth})\n`,
+  );
   const stop = (): void => {
     void emulator.close();
   };

@@ -12,8 +12,7 @@ import type { StartCommand } from '../protocol/wire.js';
 /** Close codes a server may send (RFC 6455 §7.4, as `ws` accepts them). */
 const CloseCode = refined(
   'a close code 1000..1014 (not 1004-1006) or 3000..4999',
-  (u): u is number =>
-    typeof u === 'number' && Number.isInteger(u) && ((u >= 1000 && u <= 1014 && ![1004, 1005, 1006].includes(u)) || (u >= 3000 && u <= 4999)),
+  (u): u is number => typeof u === 'number' && Number.isInteger(u) && ((u >= 1000 && u <= 1014 && ![1004, 1005, 1006].includes(u)) || (u >= 3000 && u <= 4999)),
 );
 
 /** A close reason fits in a control frame: at most 123 bytes of UTF-8. */
@@ -33,16 +32,13 @@ const CloseReason = refined('a string of at most 123 bytes', (u): u is string =>
  * On a streaming session the audio, and so the points, come as the text does: a point strikes when the
  * session reaches it, after whatever was already queued before it.
  */
-export type FaultPoint =
-  | 'before-start'
-  | 'after-start'
-  | { readonly afterFrames: number }
-  | { readonly afterPieces: number }
-  | 'before-end'
-  | 'after-end';
+export type FaultPoint = 'before-start' | 'after-start' | { readonly afterFrames: number } | { readonly afterPieces: number } | 'before-end' | 'after-end';
 
 const isCount = (value: unknown, key: 'afterFrames' | 'afterPieces'): boolean =>
-  typeof value === 'object' && value !== null && Object.keys(value).length === 1 && intIn(0, Number.MAX_SAFE_INTEGER).is((value as Record<string, unknown>)[key]);
+  typeof value === 'object' &&
+  value !== null &&
+  Object.keys(value).length === 1 &&
+  intIn(0, Number.MAX_SAFE_INTEGER).is((value as Record<string, unknown>)[key]);
 
 // One codec rather than a union, so a bad point is one problem and not one per alternative.
 export const FaultPoint = refined<FaultPoint>(

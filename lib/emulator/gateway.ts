@@ -49,7 +49,6 @@ export const checkRoute = (path: string, projectId: string | undefined): Handsha
   return projectId === undefined || safeDecodeURIComponent(route.projectId) === projectId ? undefined : NO_SUCH_API;
 };
 
-
 export const pathOf = (url: string | undefined): string => (url ?? '/').split('?')[0] ?? '/';
 
 const SECRET_HEADERS = new Set(['x-auth-token', 'authorization', 'proxy-authorization', 'cookie', 'x-subject-token']);

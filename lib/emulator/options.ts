@@ -126,16 +126,16 @@ export const faultProblems = (fault: unknown, path: string): Problem[] => {
   const kind = typeof fault === 'object' && fault !== null ? (fault as { kind?: unknown }).kind : undefined;
   if (typeof kind !== 'string' || !Object.hasOwn(faultCodecs, kind)) return oneOf(Object.keys(faultCodecs))(path === '' ? 'kind' : `${path}.kind`, kind);
   const decoded = faultCodecs[kind as Fault['kind']].decode(fault);
-  return isLeft(decoded)
-    ? problemsFrom(decoded.left).map((p) => ({ path: [path, p.path].filter((s) => s !== '').join('.'), message: p.message }))
-    : [];
+  return isLeft(decoded) ? problemsFrom(decoded.left).map((p) => ({ path: [path, p.path].filter((s) => s !== '').join('.'), message: p.message })) : [];
 };
 
 /** A list of credentials such as `{ ak, sk }`: the problems name the fields, never their values. */
 const credentialList = (fields: readonly string[]): Check => {
   const shape = `{ ${fields.join(', ')} }`;
   const isCredential = (entry: unknown): boolean =>
-    typeof entry === 'object' && entry !== null && fields.every((f) => typeof (entry as Record<string, unknown>)[f] === 'string' && (entry as Record<string, unknown>)[f] !== '');
+    typeof entry === 'object' &&
+    entry !== null &&
+    fields.every((f) => typeof (entry as Record<string, unknown>)[f] === 'string' && (entry as Record<string, unknown>)[f] !== '');
   return (path, list) =>
     Array.isArray(list)
       ? list.flatMap((entry: unknown, i) => (isCredential(entry) ? [] : mustBe(`${path}.${i}`, `${shape} with non-empty strings`, entry, { secret: true })))
@@ -146,9 +146,13 @@ const credentialList = (fields: readonly string[]): Check => {
 const OPTION_CHECKS = {
   host: check('a host name or address', (value) => typeof value === 'string' && value !== ''),
   port: integerFrom(0, 65535),
-  tokens: check('a non-empty list of non-empty strings', (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== ''), {
-    secret: true,
-  }),
+  tokens: check(
+    'a non-empty list of non-empty strings',
+    (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== ''),
+    {
+      secret: true,
+    },
+  ),
   requireAuth: boolean,
   akSk: credentialList(['ak', 'sk']),
   iamUsers: credentialList(['domainName', 'userName', 'password']),

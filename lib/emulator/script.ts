@@ -34,7 +34,7 @@ export interface Outcome {
 }
 
 export type TextStep = { readonly kind: 'text'; readonly data: string; readonly outcome?: Outcome; readonly role?: 'start' | 'end' | 'result' };
-export type AudioStep = { readonly kind: 'audio'; readonly data: Uint8Array; /** Position of the frame in the audio, in ms. */ readonly atMs: number };
+export type AudioStep = { readonly kind: 'audio'; readonly data: Uint8Array /** Position of the frame in the audio, in ms. */; readonly atMs: number };
 
 export type Step =
   | TextStep
@@ -187,7 +187,10 @@ export type PointAction = (rest: readonly Step[]) => Step[];
 export const isFrame = (step: Step | undefined): step is TextStep | AudioStep => step?.kind === 'text' || step?.kind === 'audio';
 
 /** The ERROR an `error` fault sends, its defaults applied. */
-export const faultError = (f: Extract<PointFault, { kind: 'error' }>): ServiceError => ({ errorCode: f.errorCode ?? 'SIS.0401', errorMsg: f.errorMsg ?? 'synthesis error' });
+export const faultError = (f: Extract<PointFault, { kind: 'error' }>): ServiceError => ({
+  errorCode: f.errorCode ?? 'SIS.0401',
+  errorMsg: f.errorMsg ?? 'synthesis error',
+});
 
 const pointActions: { readonly [K in PointFault['kind']]: (fault: Extract<PointFault, { kind: K }>, s: ScriptSettings) => PointAction } = {
   error: (f, s) => () => errorSteps(s, faultError(f)),
@@ -196,7 +199,10 @@ const pointActions: { readonly [K in PointFault['kind']]: (fault: Extract<PointF
   drop: (f) => () => [
     f.how === 'reset' ? { kind: 'reset' } : { kind: 'close', code: f.closeCode ?? 1011, reason: f.closeReason ?? '', outcome: { ending: 'dropped' } },
   ],
-  malformed: (f, s) => () => [{ kind: 'text', data: f.payload ?? '{"resp_type":', outcome: { ending: 'malformed' } }, { kind: 'await-close', graceMs: grace(s) }],
+  malformed: (f, s) => () => [
+    { kind: 'text', data: f.payload ?? '{"resp_type":', outcome: { ending: 'malformed' } },
+    { kind: 'await-close', graceMs: grace(s) },
+  ],
   'unknown-type': (f, s) => (rest) => [{ kind: 'text', data: json({ resp_type: f.respType ?? s.unknownRespType, trace_id: s.traceId }) }, ...rest],
   stall: () => () => [{ kind: 'await-close', graceMs: undefined, outcome: { ending: 'stalled' } }],
   trickle: (f) => (rest) => {
@@ -220,7 +226,12 @@ export interface OutOfOrderFallbacks {
 }
 
 /** Moves or adds one frame before the START response (the first step); the rest of the session is unchanged. */
-export const outOfOrder = (steps: readonly Step[], what: Extract<SessionFault, { kind: 'out-of-order' }>['what'], fallbacks: OutOfOrderFallbacks, s: ScriptSettings): Step[] => {
+export const outOfOrder = (
+  steps: readonly Step[],
+  what: Extract<SessionFault, { kind: 'out-of-order' }>['what'],
+  fallbacks: OutOfOrderFallbacks,
+  s: ScriptSettings,
+): Step[] => {
   const [start, ...rest] = steps;
   if (start === undefined) return [];
   const moveFirst = (pick: (step: Step) => boolean, fallback: () => Step): Step[] => {
@@ -245,13 +256,18 @@ export const sessionScript = (command: StartCommand, audio: SynthesizedAudio, fa
   const steps = normalScript(command, audio, s);
   if (fault === undefined) return steps;
   if (fault.kind === 'out-of-order') {
-    return outOfOrder(steps, fault.what, {
-      audio: () => ({ kind: 'audio', data: audio.bytes.subarray(0, s.frameBytes), atMs: 0 }),
-      result: () => {
-        const word = audio.plan.words[0] ?? { text: command.text, from: 0, to: audio.plan.syllables.length };
-        return resultStep(s, subtitleItem(audio.plan, word, 0, false));
+    return outOfOrder(
+      steps,
+      fault.what,
+      {
+        audio: () => ({ kind: 'audio', data: audio.bytes.subarray(0, s.frameBytes), atMs: 0 }),
+        result: () => {
+          const word = audio.plan.words[0] ?? { text: command.text, from: 0, to: audio.plan.syllables.length };
+          return resultStep(s, subtitleItem(audio.plan, word, 0, false));
+        },
       },
-    }, s);
+      s,
+    );
   }
   const at = indexOf(steps, fault.at);
   return [...steps.slice(0, at), ...runAction(fault, s)(steps.slice(at))];

@@ -42,7 +42,11 @@ export interface SessionDeps<R = Mutable<RealtimeSessionRecord>> {
  * A fault a START chooser returned: checked like an option (a chooser is user code), then kept in the
  * record. 'invalid' when it is not a session fault.
  */
-export const adoptChosenFault = (chosen: SessionFault | undefined, record: { fault: Fault | undefined }, stats: Mutable<EmulatorStats>): SessionFault | 'invalid' | undefined => {
+export const adoptChosenFault = (
+  chosen: SessionFault | undefined,
+  record: { fault: Fault | undefined },
+  stats: Mutable<EmulatorStats>,
+): SessionFault | 'invalid' | undefined => {
   if (chosen === undefined) return undefined;
   if (faultProblems(chosen, '').length > 0 || !isSessionFault(chosen)) return 'invalid';
   record.fault = chosen;
@@ -132,7 +136,10 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
     if (received === 1) clearIdleTimer();
     if (isBinary) {
       // After END the session is over: answer the mistake, but do not end it a second time.
-      fail({ errorCode: 'SIS.0032', errorMsg: 'binary data is not accepted: send the START command as a JSON text frame' }, { end: config.errorThenEnd && record.ending === undefined });
+      fail(
+        { errorCode: 'SIS.0032', errorMsg: 'binary data is not accepted: send the START command as a JSON text frame' },
+        { end: config.errorThenEnd && record.ending === undefined },
+      );
       return;
     }
     if (received === 1) return onStart(textOf(data));

@@ -13,9 +13,7 @@ import { VOICE_PATTERN } from '../protocol/rules.js';
 import { firstCodecError, type ServiceError } from './start.js';
 
 /** A command as the session receives it, or the ERROR it is answered with. */
-export type CommandRead =
-  | { readonly ok: true; readonly command: StreamingStartCommand | MsgCommand | EndCommand }
-  | ({ readonly ok: false } & ServiceError);
+export type CommandRead = { readonly ok: true; readonly command: StreamingStartCommand | MsgCommand | EndCommand } | ({ readonly ok: false } & ServiceError);
 
 export interface StreamingLimits {
   /** Longest MSG (and ONLY text), in code points. */
@@ -41,7 +39,11 @@ const START_CODES = {
 } as const;
 const MSG_CODES = { command: 'SIS.0031', text: 'SIS.0032' } as const;
 
-const decodeWith = <A extends StreamingStartCommand | MsgCommand>(codec: t.Decoder<unknown, A>, codes: Readonly<Record<string, string>>, json: unknown): CommandRead => {
+const decodeWith = <A extends StreamingStartCommand | MsgCommand>(
+  codec: t.Decoder<unknown, A>,
+  codes: Readonly<Record<string, string>>,
+  json: unknown,
+): CommandRead => {
   const decoded = codec.decode(json);
   if (!isLeft(decoded)) return { ok: true, command: decoded.right };
   const first = firstCodecError(decoded.left, Object.keys(codes));

@@ -6,7 +6,21 @@
  */
 import type { SynthesizedAudio } from './audio/synthesize.js';
 import type { FaultPoint, PointFault, SessionFault } from './faults.js';
-import { endStep, errorStep, faultError, grace, isFrame, json, outOfOrder, resultStep, runAction, startStep, type ScriptSettings, type Step, type TextStep } from './script.js';
+import {
+  endStep,
+  errorStep,
+  faultError,
+  grace,
+  isFrame,
+  json,
+  outOfOrder,
+  resultStep,
+  runAction,
+  startStep,
+  type ScriptSettings,
+  type Step,
+  type TextStep,
+} from './script.js';
 
 /** What a fault that struck leaves of the session. */
 export type Aftermath =
@@ -60,12 +74,21 @@ export class StreamingScript {
       this.armed = undefined;
       const { frameBytes } = this.s;
       // No audio exists yet: the frames out of place are made up.
-      return goesOn(outOfOrder(batch, fault.what, {
-        audio: () => ({ kind: 'audio', data: new Uint8Array(frameBytes), atMs: 0 }),
-        result: () => resultStep(this.s, { start_time: 0, end_time: 0, text: '' }),
-      }, this.s));
+      return goesOn(
+        outOfOrder(
+          batch,
+          fault.what,
+          {
+            audio: () => ({ kind: 'audio', data: new Uint8Array(frameBytes), atMs: 0 }),
+            result: () => resultStep(this.s, { start_time: 0, end_time: 0, text: '' }),
+          },
+          this.s,
+        ),
+      );
     }
-    return this.strike(batch, (point) => (point === 'before-start' ? 0 : point === 'after-start' || count(point, 'afterFrames') === 0 || count(point, 'afterPieces') === 0 ? 1 : undefined));
+    return this.strike(batch, (point) =>
+      point === 'before-start' ? 0 : point === 'after-start' || count(point, 'afterFrames') === 0 || count(point, 'afterPieces') === 0 ? 1 : undefined,
+    );
   }
 
   /** The n-th accepted MSG arrived: a fault at `{ afterPieces: n }` strikes before its text is synthesised. */

@@ -142,7 +142,8 @@ class StreamingSession {
       this.holdsSlot = true;
     }
     stats.sessionsStarted++;
-    if (this.chooseFault(command) === 'invalid') return this.fail({ errorCode: 'SIS.0001', errorMsg: 'emulator: faultOnStreamingStart returned an invalid fault' });
+    if (this.chooseFault(command) === 'invalid')
+      return this.fail({ errorCode: 'SIS.0001', errorMsg: 'emulator: faultOnStreamingStart returned an invalid fault' });
     this.state = 'receiving';
     this.command = command;
     this.total = 0;

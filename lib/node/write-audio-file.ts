@@ -18,10 +18,7 @@ export interface AudioFileOptions extends AudioFormatOptions {
 
 /** Every problem with the arguments; the options may be a whole request, so other fields are let be. */
 const fileProblems = (path: unknown, options: AudioFileOptions): Problem[] => {
-  const problems = [
-    ...check('a file path', (value) => typeof value === 'string' && value.trim() !== '')('path', path),
-    ...audioFormatProblems(options),
-  ];
+  const problems = [...check('a file path', (value) => typeof value === 'string' && value.trim() !== '')('path', path), ...audioFormatProblems(options)];
   if (typeof options !== 'object' || options === null) return problems;
   return [
     ...problems,

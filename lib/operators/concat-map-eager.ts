@@ -19,10 +19,7 @@ export const concatMapEager =
   <T, R>(project: (value: T, index: number) => ObservableInput<R>, concurrency = 2): OperatorFunction<T, R> =>
   (source) =>
     new Observable<R>((subscriber) => {
-      const problems = [
-        ...fn('a function (value, index) => Observable')('project', project),
-        ...positiveInteger('concurrency', concurrency),
-      ];
+      const problems = [...fn('a function (value, index) => Observable')('project', project), ...positiveInteger('concurrency', concurrency)];
       if (problems.length > 0) throw new SisConfigError(problems, 'concatMapEager arguments');
       const waiting: T[] = []; // source values not started yet
       const inners = new Map<number, Inner<R>>();

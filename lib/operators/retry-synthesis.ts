@@ -31,12 +31,14 @@ export interface RetryOptions {
 
 const RETRY_OPTIONS = ['count', 'initialDelay', 'maxDelay', 'jitter', 'random', 'scheduler', 'onRetry'] as const;
 
-const isRetryable = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && 'retryable' in error && error.retryable === true;
+const isRetryable = (error: unknown): boolean => typeof error === 'object' && error !== null && 'retryable' in error && error.retryable === true;
 
 const jitterCheck = check('a number from 0 to 1', (value) => typeof value === 'number' && value >= 0 && value <= 1);
 const schedulerCheck = optional(
-  check('an RxJS scheduler, e.g. asyncScheduler', (value) => typeof value === 'object' && value !== null && typeof (value as { schedule?: unknown }).schedule === 'function'),
+  check(
+    'an RxJS scheduler, e.g. asyncScheduler',
+    (value) => typeof value === 'object' && value !== null && typeof (value as { schedule?: unknown }).schedule === 'function',
+  ),
 );
 
 /**
@@ -53,7 +55,10 @@ export const retryProblems = (options: unknown, prefix = ''): Problem[] => {
     ...(Object.hasOwn(options, 'delay') ? [{ path: at('delay'), message: "is now 'initialDelay' (the first wait, doubled for each next one)" }] : []),
     ...nonNegativeInteger(at('count'), count),
     ...nonNegativeMs(at('initialDelay'), initialDelay),
-    ...check(`a number of ms ≥ initialDelay (${String(initialDelay)})`, (value) => typeof value === 'number' && value >= initialDelay)(at('maxDelay'), maxDelay),
+    ...check(`a number of ms ≥ initialDelay (${String(initialDelay)})`, (value) => typeof value === 'number' && value >= initialDelay)(
+      at('maxDelay'),
+      maxDelay,
+    ),
     ...jitterCheck(at('jitter'), jitter),
     ...optional(fn('a function returning a number in [0, 1)'))(at('random'), random),
     ...schedulerCheck(at('scheduler'), scheduler),

@@ -23,16 +23,14 @@ export const STREAMING_SAMPLE_RATES = [8000, 16000, 24000] as const;
 export type StreamingSampleRate = (typeof STREAMING_SAMPLE_RATES)[number];
 export const WireStreamingSampleRate = oneOf(['8kHz', '16kHz', '24kHz'] as const);
 export type WireStreamingSampleRate = t.TypeOf<typeof WireStreamingSampleRate>;
-export const streamingWireRate = (hz: StreamingSampleRate): WireStreamingSampleRate =>
-  hz === 8000 ? '8kHz' : hz === 16000 ? '16kHz' : '24kHz';
+export const streamingWireRate = (hz: StreamingSampleRate): WireStreamingSampleRate => (hz === 8000 ? '8kHz' : hz === 16000 ? '16kHz' : '24kHz');
 /** The rate in Hz of a wire spelling: the inverse of {@link streamingWireRate}. */
-export const streamingRateHz = (wire: WireStreamingSampleRate): StreamingSampleRate =>
-  wire === '8kHz' ? 8000 : wire === '16kHz' ? 16000 : 24000;
+export const streamingRateHz = (wire: WireStreamingSampleRate): StreamingSampleRate => (wire === '8kHz' ? 8000 : wire === '16kHz' ? 16000 : 24000);
 
 /** The preset voices of the streaming API (all Chinese-English, 8/16/24 kHz); registered (cloned) voices are accepted too. */
-export const STREAMING_PRESET_VOICES = [
-  'li', 'zhi', 'tian', 'yuan', 'jing', 'bo', 'rou', 'you', 'qing', 'xi', 'tong', 'ya', 'wei', 'shuai', 'jie',
-].map((name) => `chinese_huaxiao${name}_common`);
+export const STREAMING_PRESET_VOICES = ['li', 'zhi', 'tian', 'yuan', 'jing', 'bo', 'rou', 'you', 'qing', 'xi', 'tong', 'ya', 'wei', 'shuai', 'jie'].map(
+  (name) => `chinese_huaxiao${name}_common`,
+);
 
 export const STREAMING_DEFAULTS = {
   voice: 'chinese_huaxiaoli_common',
@@ -60,10 +58,7 @@ export const StreamingConfig = t.intersection(
 export type StreamingConfig = t.TypeOf<typeof StreamingConfig>;
 
 export const StreamingStartCommand = t.intersection(
-  [
-    t.type({ command: t.literal('START'), config: StreamingConfig }),
-    t.partial({ text_pieces: oneOf(['MULTI', 'ONLY'] as const), text: t.string }),
-  ],
+  [t.type({ command: t.literal('START'), config: StreamingConfig }), t.partial({ text_pieces: oneOf(['MULTI', 'ONLY'] as const), text: t.string })],
   'StreamingStartCommand',
 );
 export type StreamingStartCommand = t.TypeOf<typeof StreamingStartCommand>;
@@ -88,4 +83,3 @@ export type EventResponse = t.TypeOf<typeof EventResponse>;
 
 /** The EVENT names the docs list. */
 export const STREAMING_EVENTS = ['EXCEEDED_TOTAL_TEXT_LENGTH', 'VCS_END'] as const;
-

@@ -39,5 +39,4 @@ export const synthesize$ = (request: SynthesisRequest, options: SisClientOptions
   defer(() => createSisClient(options).synthesize$(request));
 
 /** One synthesis as a cold Observable of its lifecycle events: the one-shot form of `client.events$`. */
-export const events$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> =>
-  defer(() => createSisClient(options).events$(request));
+export const events$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> => defer(() => createSisClient(options).events$(request));

@@ -15,7 +15,10 @@ describe('wavHeader', () => {
     expect(Array.from(parsed.data.samples)).to.deep.equal([1, 2, 3, 4, 5, 6]);
   });
 
-  for (const [audioFormat, tag] of [['alaw', 6], ['ulaw', 7]] as const) {
+  for (const [audioFormat, tag] of [
+    ['alaw', 6],
+    ['ulaw', 7],
+  ] as const) {
     it(`writes a G.711 ${audioFormat} header: format ${tag}, 8-bit, with a fact chunk`, () => {
       const header = wavHeader({ audioFormat, sampleRate: 8000, dataBytes: 3 });
       expect(header.byteLength).to.equal(58).and.equal(wavHeaderLength(audioFormat));

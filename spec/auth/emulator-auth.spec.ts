@@ -57,7 +57,9 @@ describe('emulator authentication', () => {
   const expectRejected = (answer: HttpAnswer, why: RegExp): void => {
     expect(answer.status).to.equal(401);
     expect(answer.body).to.include({ error_code: 'APIG.0301' }).and.have.property('error_msg').that.matches(why);
-    expect(answer.body).to.have.property('request_id').that.matches(/^[0-9a-f]{32}$/);
+    expect(answer.body)
+      .to.have.property('request_id')
+      .that.matches(/^[0-9a-f]{32}$/);
   };
 
   describe('AK/SK signatures', () => {
@@ -97,8 +99,14 @@ describe('emulator authentication', () => {
       expectRejected(await handshake(url, { Authorization: authorization }), /x-sdk-date not found$/);
       expectRejected(await handshake(url, { 'X-Sdk-Date': date }), /x-auth-token not found$/);
       expectRejected(await handshake(url, { 'X-Sdk-Date': '2024-06-01T12:00:00Z', Authorization: authorization }), /format YYYYMMDDTHHMMSSZ$/);
-      expectRejected(await handshake(url, { 'X-Sdk-Date': date, Authorization: authorization.replace('Access=', 'Key=') }), /not an SDK-HMAC-SHA256 signature$/);
-      expectRejected(await handshake(url, { 'X-Sdk-Date': date, Authorization: authorization.replace('host;x-sdk-date', 'host') }), /must include host and x-sdk-date$/);
+      expectRejected(
+        await handshake(url, { 'X-Sdk-Date': date, Authorization: authorization.replace('Access=', 'Key=') }),
+        /not an SDK-HMAC-SHA256 signature$/,
+      );
+      expectRejected(
+        await handshake(url, { 'X-Sdk-Date': date, Authorization: authorization.replace('host;x-sdk-date', 'host') }),
+        /must include host and x-sdk-date$/,
+      );
     });
 
     it('answers a request with two Host headers with 401', async () => {
@@ -130,7 +138,12 @@ describe('emulator authentication', () => {
       const url = 'ws://127.0.0.1:8080/v1/p/rtts';
       const request = (at: number) => {
         const headers = signHandshake(url, KEY, new Date(at));
-        return { method: 'GET', url: '/v1/p/rtts', path: '/v1/p/rtts', headers: { host: '127.0.0.1:8080', 'x-sdk-date': headers['X-Sdk-Date'], authorization: headers['Authorization'] } };
+        return {
+          method: 'GET',
+          url: '/v1/p/rtts',
+          path: '/v1/p/rtts',
+          headers: { host: '127.0.0.1:8080', 'x-sdk-date': headers['X-Sdk-Date'], authorization: headers['Authorization'] },
+        };
       };
       expect(check(request(now))).to.equal(undefined);
       expect(check(request(now + 2_000))).to.include({ status: 401, errorCode: 'APIG.0301' });
@@ -168,9 +181,13 @@ describe('emulator authentication', () => {
       expectRejected(await handshake(rttsUrl(emulator), { 'X-Auth-Token': second }), /decrypt token fail$/);
     });
 
-    it('answers a wrong user, domain or password with 401 and IAM\'s error body, never echoing the password', async () => {
+    it("answers a wrong user, domain or password with 401 and IAM's error body, never echoing the password", async () => {
       await start({ iamUsers: [USER] });
-      for (const user of [{ ...USER, password: SECRETS.wrongPassword }, { ...USER, userName: 'nobody' }, { ...USER, domainName: 'other' }]) {
+      for (const user of [
+        { ...USER, password: SECRETS.wrongPassword },
+        { ...USER, userName: 'nobody' },
+        { ...USER, domainName: 'other' },
+      ]) {
         const response = await login(emulator, user);
         expect(response.status).to.equal(401);
         expect(response.headers.get('x-subject-token')).to.equal(null);
@@ -203,7 +220,14 @@ describe('emulator authentication', () => {
   });
 
   it('checks the new options without quoting a secret', async () => {
-    const problems = await startEmulator({ akSk: [{ ak: 'AK', sk: '' }, { ak: '', sk: SECRETS.sk }], iamUsers: [{ ...USER, userName: '' }], iamTokenLifetimeMs: 0 }).then(
+    const problems = await startEmulator({
+      akSk: [
+        { ak: 'AK', sk: '' },
+        { ak: '', sk: SECRETS.sk },
+      ],
+      iamUsers: [{ ...USER, userName: '' }],
+      iamTokenLifetimeMs: 0,
+    }).then(
       () => [],
       (error: unknown) => {
         expect(error).to.be.instanceOf(SisConfigError);

@@ -51,7 +51,7 @@ describe('iamPasswordToken', () => {
     await emulator.close();
   });
 
-  it('posts the password login of protocol.md §3, scoped to the region\'s project, and returns X-Subject-Token', async () => {
+  it("posts the password login of protocol.md §3, scoped to the region's project, and returns X-Subject-Token", async () => {
     const calls: { url: string; init: Parameters<FetchLike>[1] }[] = [];
     const recording: FetchLike = (url, init) => {
       calls.push({ url, init });
@@ -122,7 +122,7 @@ describe('iamPasswordToken', () => {
     }
   });
 
-  it('measures the lifetime on IAM\'s clock, so a local clock hours off still caches', async () => {
+  it("measures the lifetime on IAM's clock, so a local clock hours off still caches", async () => {
     const token = provider({ clock: () => new Date(now + 5 * 3_600_000) });
     const first = await token();
     expect(await token()).to.equal(first);
@@ -148,7 +148,7 @@ describe('iamPasswordToken', () => {
   });
 
   describe('failures', () => {
-    it('gives SisAuthError with IAM\'s status, code and message, never the password', async () => {
+    it("gives SisAuthError with IAM's status, code and message, never the password", async () => {
       const error = await rejectionOf(provider({ password: SECRETS.wrongPassword })());
       expect(error).to.be.instanceOf(SisAuthError).and.include({
         code: 'AUTH_FAILED',
@@ -190,7 +190,7 @@ describe('iamPasswordToken', () => {
       expect(showsPassword(error)).to.equal(false);
     });
 
-    it('reads the gateway\'s error shape too, and scrubs the password if IAM echoes it', async () => {
+    it("reads the gateway's error shape too, and scrubs the password if IAM echoes it", async () => {
       const { fake } = scriptedFetch({ status: 400, body: JSON.stringify({ error_code: 'IAM.0011', error_msg: `bad request: password ${SECRETS.password}` }) });
       const error = await rejectionOf(provider({ fetch: fake })());
       expect(error).to.be.instanceOf(SisAuthError).and.include({ status: 400, errorCode: 'IAM.0011', errorMsg: 'bad request: password <redacted>' });
@@ -240,14 +240,18 @@ describe('iamPasswordToken', () => {
     it('require https for IAM unless it is a loopback emulator (the password is in the body)', () => {
       const base = { ...USER, region: 'cn-north-4' };
       expect(problems({ ...base, iamEndpoint: 'http://iam.example.com' })[0]).to.match(/^iamEndpoint: must use https:\/\//);
-      expect(problems({ ...base, iamEndpoint: `https://u:${encodeURIComponent(SECRETS.password)}@iam.example.com` })).to.deep.equal(['iamEndpoint: must not carry credentials, a query or a fragment']);
+      expect(problems({ ...base, iamEndpoint: `https://u:${encodeURIComponent(SECRETS.password)}@iam.example.com` })).to.deep.equal([
+        'iamEndpoint: must not carry credentials, a query or a fragment',
+      ]);
       expect(problems({ ...base, iamEndpoint: 'http://127.0.0.1:1' })).to.deep.equal([]);
       expect(problems(base)).to.deep.equal([]);
     });
 
     it('make a provider that prints who it logs in as, never the password', () => {
       const token = provider();
-      expect(inspect(token, { breakLength: Infinity })).to.equal(`IamTokenProvider { iamEndpoint: '${emulator.iamEndpoint}', domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' }`);
+      expect(inspect(token, { breakLength: Infinity })).to.equal(
+        `IamTokenProvider { iamEndpoint: '${emulator.iamEndpoint}', domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' }`,
+      );
       expect(String(token)).to.equal('[IamTokenProvider tts-bot@acme cn-north-4]');
       expect(JSON.parse(JSON.stringify({ token }))).to.deep.equal({
         token: { type: 'IamTokenProvider', iamEndpoint: emulator.iamEndpoint, domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' },

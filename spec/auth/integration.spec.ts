@@ -38,19 +38,23 @@ describe('authentication against the emulator', () => {
       expect(statuses()).to.deep.equal([101, 101]);
       const [first] = emulator.sessions;
       expect(first?.headers).to.include({ host: `127.0.0.1:${emulator.port}`, authorization: '<redacted>' });
-      expect(first?.headers).to.have.property('x-sdk-date').that.matches(/^\d{8}T\d{6}Z$/);
+      expect(first?.headers)
+        .to.have.property('x-sdk-date')
+        .that.matches(/^\d{8}T\d{6}Z$/);
       expect(first?.headers).not.to.have.property('x-auth-token');
     });
 
     it('is refused with 401 for a wrong SK, without a retry, and the error shows no SK', async () => {
       await start({ akSk: [KEY] });
       const error = await errorOf(synthesize(clientWith({ ak: KEY.ak, sk: SECRETS.wrongSk })));
-      expect(error).to.be.instanceOf(SisHandshakeError).and.include({ status: 401, errorCode: 'APIG.0301', errorMsg: 'Incorrect IAM authentication information: verify aksk signature fail' });
+      expect(error)
+        .to.be.instanceOf(SisHandshakeError)
+        .and.include({ status: 401, errorCode: 'APIG.0301', errorMsg: 'Incorrect IAM authentication information: verify aksk signature fail' });
       expect(error.message).to.match(/check the token or AK\/SK, and the clock/);
       expect(statuses()).to.deep.equal([401]);
     });
 
-    it('is refused with 401 when the client\'s clock is 20 minutes off', async () => {
+    it("is refused with 401 when the client's clock is 20 minutes off", async () => {
       await start({ akSk: [KEY] });
       const error = await errorOf(synthesize(clientWith({ ...KEY, clock: () => new Date(Date.now() - 20 * 60_000) })));
       expect(error).to.be.instanceOf(SisHandshakeError).and.include({ status: 401 });

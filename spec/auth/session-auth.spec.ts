@@ -20,7 +20,12 @@ const rejection = (status: number): ServerAction =>
     status,
     body: JSON.stringify({ error_code: 'APIG.0301', error_msg: 'Incorrect IAM authentication information: decrypt token fail', request_id: 'r-1' }),
   });
-const rejected401 = new SisHandshakeError({ status: 401, errorCode: 'APIG.0301', errorMsg: 'Incorrect IAM authentication information: decrypt token fail', requestId: 'r-1' });
+const rejected401 = new SisHandshakeError({
+  status: 401,
+  errorCode: 'APIG.0301',
+  errorMsg: 'Incorrect IAM authentication information: decrypt token fail',
+  requestId: 'r-1',
+});
 
 const v = { o: open, s: startFrame(), a: binary(1, 2), e: endFrame(), r: rejection(401), f: rejection(403), x: rejection(500) };
 const chunk: AudioChunk = { data: Uint8Array.from([1, 2]), index: 0, offset: 0, traceId: TRACE };
@@ -120,12 +125,20 @@ describe('session credentials (marble tests over a fake socket)', () => {
     });
 
     it('is the only status retried: 403 and 500 fail at once and keep the token', () => {
-      for (const [status, letter] of [[403, 'f'], [500, 'x']] as const) {
+      for (const [status, letter] of [
+        [403, 'f'],
+        [500, 'x'],
+      ] as const) {
         scheduler = createTestScheduler();
         scheduler.run(({ cold, expectObservable, flush }) => {
           const { source, calls } = refreshable('kept-token');
           const { fake, client } = setup(scheduler, [cold(`-${letter}`, v)], { token: source });
-          const expected = new SisHandshakeError({ status, errorCode: 'APIG.0301', errorMsg: 'Incorrect IAM authentication information: decrypt token fail', requestId: 'r-1' });
+          const expected = new SisHandshakeError({
+            status,
+            errorCode: 'APIG.0301',
+            errorMsg: 'Incorrect IAM authentication information: decrypt token fail',
+            requestId: 'r-1',
+          });
           expectObservable(client.synthesize$({ text: 'x' })).toBe('-#', {}, expected);
           flush();
           expect(fake.sockets).to.have.length(1);
@@ -156,7 +169,7 @@ describe('session credentials (marble tests over a fake socket)', () => {
   });
 
   describe('AK/SK', () => {
-    it('signs every connection at its own time, with headers Huawei\'s algorithm gives for the URL', () => {
+    it("signs every connection at its own time, with headers Huawei's algorithm gives for the URL", () => {
       scheduler.run(({ cold, expectObservable, flush }) => {
         const keys = { ak: 'AKMARBLE', sk: SECRETS.sk };
         const auth = { ...keys, clock: () => new Date(BASE + scheduler.now() * 1000) };

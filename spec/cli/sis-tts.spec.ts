@@ -75,7 +75,15 @@ describe('sis-tts (spawned)', function () {
     expect(run.code).to.equal(2);
     expect(lines(run.stderr)).to.have.length(2);
     expect(lines(run.stderr)[0]).to.match(/^sis-tts: no credentials in the environment: /);
-    for (const name of ['HUAWEICLOUD_SIS_PROJECT_ID', 'HUAWEICLOUD_SIS_REGION', 'HUAWEICLOUD_SIS_ENDPOINT', 'HUAWEICLOUD_SIS_AK', 'HUAWEICLOUD_SIS_SK', 'HUAWEICLOUD_SIS_TOKEN', '--emulator']) {
+    for (const name of [
+      'HUAWEICLOUD_SIS_PROJECT_ID',
+      'HUAWEICLOUD_SIS_REGION',
+      'HUAWEICLOUD_SIS_ENDPOINT',
+      'HUAWEICLOUD_SIS_AK',
+      'HUAWEICLOUD_SIS_SK',
+      'HUAWEICLOUD_SIS_TOKEN',
+      '--emulator',
+    ]) {
       expect(run.stderr).to.include(name);
     }
     expect(lines(run.stderr)[1]).to.equal('(run sis-tts --help for usage)');
@@ -98,7 +106,24 @@ describe('sis-tts (spawned)', function () {
     await writeFile(file, '从文件读的文字。');
     const out = join(dir, 'out.raw');
     const run = await sisTts(
-      ['--file', file, '-o', out, '--voice', 'chinese_xiaoqi_common', '--audio-format', 'alaw', '--sample-rate', '16000', '--speed', '-20', '--pitch', '30', '--volume', '70'],
+      [
+        '--file',
+        file,
+        '-o',
+        out,
+        '--voice',
+        'chinese_xiaoqi_common',
+        '--audio-format',
+        'alaw',
+        '--sample-rate',
+        '16000',
+        '--speed',
+        '-20',
+        '--pitch',
+        '30',
+        '--volume',
+        '70',
+      ],
       { env },
     );
     expect(run.code, run.stderr).to.equal(0);
@@ -112,7 +137,12 @@ describe('sis-tts (spawned)', function () {
     expect((await stat(out)).size).to.equal(emulator.sessions[0]?.audioBytes);
   });
 
-  for (const [extension, audioFormat] of [['mp3', 'mp3'], ['pcm', 'pcm'], ['alaw', 'alaw'], ['ulaw', 'ulaw']] as const) {
+  for (const [extension, audioFormat] of [
+    ['mp3', 'mp3'],
+    ['pcm', 'pcm'],
+    ['alaw', 'alaw'],
+    ['ulaw', 'ulaw'],
+  ] as const) {
     it(`-o x.${extension} asks for ${audioFormat} and writes the bytes as received`, async () => {
       const { emulator, env } = await service();
       const out = join(dir, `x.${extension}`);
@@ -125,7 +155,11 @@ describe('sis-tts (spawned)', function () {
 
   it('exits 2 before connecting when the extension and a flag disagree', async () => {
     const { emulator, env } = await service();
-    for (const args of [['-o', join(dir, 'x.mp3'), '--audio-format', 'pcm'], ['-o', join(dir, 'x.wav'), '--container', 'raw'], ['-o', join(dir, 'x.wav'), '--audio-format', 'mp3']]) {
+    for (const args of [
+      ['-o', join(dir, 'x.mp3'), '--audio-format', 'pcm'],
+      ['-o', join(dir, 'x.wav'), '--container', 'raw'],
+      ['-o', join(dir, 'x.wav'), '--audio-format', 'mp3'],
+    ]) {
       const run = await sisTts(['x', ...args], { env });
       expect(run.code, args.join(' ')).to.equal(2);
       expect(lines(run.stderr)).to.have.length(2);
@@ -149,7 +183,12 @@ describe('sis-tts (spawned)', function () {
     const text = '第一句话在这里。第二句话也在这里。第三句话还在这里。';
     const run = await sisTts([text, '-o', out, '--json', '--max-part-length', '9'], { env });
     expect(run.code, run.stderr).to.equal(0);
-    const report = JSON.parse(run.stdout.toString('utf8')) as { parts: { part: number; traceId: string; audioBytes: number }[]; fileBytes: number; audioBytes: number; emulator: boolean };
+    const report = JSON.parse(run.stdout.toString('utf8')) as {
+      parts: { part: number; traceId: string; audioBytes: number }[];
+      fileBytes: number;
+      audioBytes: number;
+      emulator: boolean;
+    };
     expect(report.emulator).to.equal(false);
     expect(report.parts.map((p) => p.part)).to.deep.equal([0, 1, 2]);
     // Each trace id is the session that spoke that part (sessions run two at once, so match by text).
@@ -166,7 +205,9 @@ describe('sis-tts (spawned)', function () {
     const run = await sisTts(['x', '-o', out, '--voice', 'chinese_nobody_common'], { env });
     expect(run.code).to.equal(3);
     expect(lines(run.stderr)).to.have.length(1);
-    expect(run.stderr).to.include('SIS.0411').and.include(`[trace ${emulator.sessions[0]?.traceId ?? '?'}]`);
+    expect(run.stderr)
+      .to.include('SIS.0411')
+      .and.include(`[trace ${emulator.sessions[0]?.traceId ?? '?'}]`);
     expect(await readdir(dir)).to.deep.equal([]);
   });
 
@@ -175,7 +216,9 @@ describe('sis-tts (spawned)', function () {
     const run = await sisTts(['x', '-o', join(dir, 'out.wav')], { env: { ...env, HUAWEICLOUD_SIS_TOKEN: 'a-wrong-secret-token' } });
     expect(run.code).to.equal(4);
     expect(lines(run.stderr)).to.have.length(1);
-    expect(run.stderr).to.match(/HTTP 401/).and.not.include('a-wrong-secret-token');
+    expect(run.stderr)
+      .to.match(/HTTP 401/)
+      .and.not.include('a-wrong-secret-token');
   });
 
   it('exits 2 on bad usage, with one line and the hint: an unknown flag, no text, incomplete credentials, a plain ws:// endpoint', async () => {
@@ -190,7 +233,9 @@ describe('sis-tts (spawned)', function () {
     expect(partial.code).to.equal(2);
     expect(partial.stderr).to.match(/^sis-tts: the HUAWEICLOUD_SIS_\* variables are incomplete or invalid: /);
     expect(partial.stderr).to.include('HUAWEICLOUD_SIS_PROJECT_ID').and.not.include('half-configured-secret');
-    const plain = await sisTts(['x', '-o', out], { env: { HUAWEICLOUD_SIS_TOKEN: 'half-configured-secret', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_ENDPOINT: 'ws://relay.invalid' } });
+    const plain = await sisTts(['x', '-o', out], {
+      env: { HUAWEICLOUD_SIS_TOKEN: 'half-configured-secret', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_ENDPOINT: 'ws://relay.invalid' },
+    });
     expect(plain.code).to.equal(2);
     expect(plain.stderr).to.include('HUAWEICLOUD_SIS_ENDPOINT').and.include('--allow-plain-ws');
     expect(await readdir(dir)).to.deep.equal([]);

@@ -4,7 +4,16 @@ import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { inspect } from 'node:util';
-import { createSisClient, SisAuthError, SisConnectionError, SisFileError, SisHandshakeError, SisPartError, SisRequestError, SisServiceError } from '../../lib/index.js';
+import {
+  createSisClient,
+  SisAuthError,
+  SisConnectionError,
+  SisFileError,
+  SisHandshakeError,
+  SisPartError,
+  SisRequestError,
+  SisServiceError,
+} from '../../lib/index.js';
 import { parseArgs } from '../../lib/cli/args.js';
 import { resolveCredentials } from '../../lib/cli/credentials.js';
 import { EXIT, describeError, exitCodeFor } from '../../lib/cli/exit-codes.js';
@@ -36,10 +45,41 @@ const usage = (argv: readonly string[]): { code: number; err: string } => {
 describe('sis-tts arguments', () => {
   it('reads the text, the output and every synthesis flag, named as the library names them', () => {
     expect(
-      options(['你好', '-o', 'a.wav', '--voice', 'chinese_xiaoqi_common', '--audio-format', 'alaw', '--sample-rate', '16000', '--speed', '-20', '--pitch', '10', '--volume', '80', '--json', '--allow-plain-ws']),
+      options([
+        '你好',
+        '-o',
+        'a.wav',
+        '--voice',
+        'chinese_xiaoqi_common',
+        '--audio-format',
+        'alaw',
+        '--sample-rate',
+        '16000',
+        '--speed',
+        '-20',
+        '--pitch',
+        '10',
+        '--volume',
+        '80',
+        '--json',
+        '--allow-plain-ws',
+      ]),
     ).to.include({
-      text: '你好', output: 'a.wav', voice: 'chinese_xiaoqi_common', audioFormat: 'alaw', sampleRate: 16000, container: 'wav',
-      speed: -20, pitch: 10, volume: 80, json: true, emulator: false, allowPlainWs: true, concurrency: 2, maxPartLength: 500, retries: 2,
+      text: '你好',
+      output: 'a.wav',
+      voice: 'chinese_xiaoqi_common',
+      audioFormat: 'alaw',
+      sampleRate: 16000,
+      container: 'wav',
+      speed: -20,
+      pitch: 10,
+      volume: 80,
+      json: true,
+      emulator: false,
+      allowPlainWs: true,
+      concurrency: 2,
+      maxPartLength: 500,
+      retries: 2,
     });
   });
 
@@ -50,7 +90,10 @@ describe('sis-tts arguments', () => {
   });
 
   it('has no --format or --rate: one meaning per name', () => {
-    expect(usage(['x', '-o', 'a.wav', '--format', 'alaw'])).to.deep.equal({ code: 2, err: "sis-tts: unknown option '--format'\n(run sis-tts --help for usage)\n" });
+    expect(usage(['x', '-o', 'a.wav', '--format', 'alaw'])).to.deep.equal({
+      code: 2,
+      err: "sis-tts: unknown option '--format'\n(run sis-tts --help for usage)\n",
+    });
     expect(usage(['x', '-o', 'a.wav', '--rate', '16000']).err).to.match(/^sis-tts: unknown option '--rate'\n/);
   });
 
@@ -68,7 +111,7 @@ describe('sis-tts arguments', () => {
     });
   }
 
-  it('offers exactly the protocol\'s audio formats', () => {
+  it("offers exactly the protocol's audio formats", () => {
     for (const format of AUDIO_FORMATS) expect(options(['x', '-o', '-', '--audio-format', format])).to.include({ audioFormat: format });
     expect(usage(['x', '-o', '-', '--audio-format', 'opus']).err).to.include('Allowed choices are pcm, alaw, ulaw, mp3');
   });
@@ -80,18 +123,26 @@ describe('sis-tts arguments', () => {
       expect(err.split('\n'), err).to.have.length(3).and.to.have.property('1', '(run sis-tts --help for usage)');
       expect(err).to.match(/^sis-tts: /);
     }
-    expect(usage(['x'])).to.have.property('err').that.match(/--output/);
+    expect(usage(['x']))
+      .to.have.property('err')
+      .that.match(/--output/);
   });
 
   it('refuses both a text and --file, and --json with -o -', () => {
-    expect(usage(['x', '--file', 'a.txt', '-o', 'a.wav']).err).to.equal('sis-tts: give the text as an argument or with --file, not both\n(run sis-tts --help for usage)\n');
+    expect(usage(['x', '--file', 'a.txt', '-o', 'a.wav']).err).to.equal(
+      'sis-tts: give the text as an argument or with --file, not both\n(run sis-tts --help for usage)\n',
+    );
     expect(usage(['x', '--json', '-o', '-']).err).to.match(/^sis-tts: --json prints to stdout/);
   });
 
   it('prints help and the version with exit 0', () => {
     const output = recorder();
     expect(parseArgs(['--help'], output, '1.2.3')).to.deep.equal({ kind: 'exit', code: 0 });
-    expect(output.written.out).to.match(/HUAWEICLOUD_SIS_TOKEN/).and.match(/Exit codes/).and.match(/--audio-format/).and.match(/--allow-plain-ws/);
+    expect(output.written.out)
+      .to.match(/HUAWEICLOUD_SIS_TOKEN/)
+      .and.match(/Exit codes/)
+      .and.match(/--audio-format/)
+      .and.match(/--allow-plain-ws/);
     expect(parseArgs(['--version'], output, '1.2.3')).to.deep.equal({ kind: 'exit', code: 0 });
     expect(output.written.out).to.include('1.2.3');
     expect(output.written.err).to.equal('');
@@ -113,7 +164,10 @@ describe('sis-tts output format (resolveOutput)', () => {
   });
 
   it('says which flag disagrees with the extension', () => {
-    expect(() => resolveOutput('x.mp3', given('pcm', undefined))).to.throw(UsageError, '--audio-format pcm disagrees with the output x.mp3: a .mp3 file holds mp3');
+    expect(() => resolveOutput('x.mp3', given('pcm', undefined))).to.throw(
+      UsageError,
+      '--audio-format pcm disagrees with the output x.mp3: a .mp3 file holds mp3',
+    );
     expect(() => resolveOutput('x.wav', given(undefined, 'raw'))).to.throw(UsageError, '--container raw disagrees with the output x.wav');
     expect(() => resolveOutput('x.wav', given('mp3', undefined))).to.throw(UsageError, 'mp3 audio is written as it comes, not in a WAV container');
     expect(() => resolveOutput('x.ulaw', given('alaw', undefined))).to.throw(UsageError, 'a .ulaw file holds ulaw');
@@ -161,7 +215,11 @@ describe('sis-tts credentials', () => {
     const credentials = resolveCredentials({}, plain);
     expect(credentials).to.include({ kind: 'missing', configured: false });
     const problems = credentials.kind === 'missing' ? credentials.problems.join('; ') : '';
-    expect(problems).to.include('HUAWEICLOUD_SIS_PROJECT_ID').and.include('HUAWEICLOUD_SIS_REGION').and.include('HUAWEICLOUD_SIS_AK').and.include('HUAWEICLOUD_SIS_TOKEN');
+    expect(problems)
+      .to.include('HUAWEICLOUD_SIS_PROJECT_ID')
+      .and.include('HUAWEICLOUD_SIS_REGION')
+      .and.include('HUAWEICLOUD_SIS_AK')
+      .and.include('HUAWEICLOUD_SIS_TOKEN');
   });
 
   it('takes a token, the project and the region', () => {
@@ -172,7 +230,10 @@ describe('sis-tts credentials', () => {
   });
 
   it('takes an AK/SK pair from the environment, masking the SK', () => {
-    const credentials = resolveCredentials({ HUAWEICLOUD_SIS_AK: 'AKCLI', HUAWEICLOUD_SIS_SK: SECRETS.cliSk, HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-east-3' }, plain);
+    const credentials = resolveCredentials(
+      { HUAWEICLOUD_SIS_AK: 'AKCLI', HUAWEICLOUD_SIS_SK: SECRETS.cliSk, HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-east-3' },
+      plain,
+    );
     const auth = credentials.kind === 'service' ? credentials.options.auth : undefined;
     expect(auth !== undefined && 'ak' in auth ? [auth.ak, auth.sk] : []).to.deep.equal(['AKCLI', SECRETS.cliSk]);
     expect(credentials.kind === 'service' ? credentials.secrets : []).to.deep.equal([SECRETS.cliSk]);
@@ -187,27 +248,42 @@ describe('sis-tts credentials', () => {
 
   it('names the missing half of an AK/SK pair, never a value', () => {
     const credentials = resolveCredentials({ HUAWEICLOUD_SIS_AK: 'AKCLI', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_REGION: 'cn-east-3' }, plain);
-    expect(credentials).to.deep.equal({ kind: 'missing', configured: true, problems: ['HUAWEICLOUD_SIS_SK is not set (HUAWEICLOUD_SIS_AK is: both are needed)'] });
+    expect(credentials).to.deep.equal({
+      kind: 'missing',
+      configured: true,
+      problems: ['HUAWEICLOUD_SIS_SK is not set (HUAWEICLOUD_SIS_AK is: both are needed)'],
+    });
     const partial = resolveCredentials({ HUAWEICLOUD_SIS_TOKEN: 'secret-value', HUAWEICLOUD_SIS_REGION: 'north' }, plain);
     const problems = partial.kind === 'missing' ? partial.problems.join('; ') : '';
-    expect(problems).to.match(/HUAWEICLOUD_SIS_PROJECT_ID/).and.match(/cn-north-4/).and.not.include('secret-value');
+    expect(problems)
+      .to.match(/HUAWEICLOUD_SIS_PROJECT_ID/)
+      .and.match(/cn-north-4/)
+      .and.not.include('secret-value');
   });
 
   it('refuses a plain ws:// endpoint that is not loopback unless --allow-plain-ws, and the client then accepts it', () => {
     const env = { HUAWEICLOUD_SIS_TOKEN: 't', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_ENDPOINT: 'ws://relay.internal:8080' };
     const refused = resolveCredentials(env, plain);
-    expect(refused.kind === 'missing' ? refused.problems.join('; ') : '').to.include('HUAWEICLOUD_SIS_ENDPOINT').and.include('--allow-plain-ws');
+    expect(refused.kind === 'missing' ? refused.problems.join('; ') : '')
+      .to.include('HUAWEICLOUD_SIS_ENDPOINT')
+      .and.include('--allow-plain-ws');
     const allowed = resolveCredentials(env, { allowPlainWs: true });
     const options = allowed.kind === 'service' ? allowed.options : undefined;
     expect(options).to.include({ endpoint: 'ws://relay.internal:8080', allowPlainWs: true });
     // Creating a client checks the options (it connects only on subscribe).
     expect(options !== undefined && createSisClient(options)).to.be.an('object');
     // Other endpoint problems stay problems.
-    expect(resolveCredentials({ ...env, HUAWEICLOUD_SIS_ENDPOINT: 'ws://relay.internal:8080/?q=1' }, { allowPlainWs: true })).to.have.property('kind', 'missing');
+    expect(resolveCredentials({ ...env, HUAWEICLOUD_SIS_ENDPOINT: 'ws://relay.internal:8080/?q=1' }, { allowPlainWs: true })).to.have.property(
+      'kind',
+      'missing',
+    );
   });
 
   it('keeps a loopback ws:// endpoint as it is', () => {
-    const credentials = resolveCredentials({ HUAWEICLOUD_SIS_TOKEN: 't', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_ENDPOINT: 'ws://127.0.0.1:1' }, plain);
+    const credentials = resolveCredentials(
+      { HUAWEICLOUD_SIS_TOKEN: 't', HUAWEICLOUD_SIS_PROJECT_ID: 'p', HUAWEICLOUD_SIS_ENDPOINT: 'ws://127.0.0.1:1' },
+      plain,
+    );
     expect(credentials.kind === 'service' ? credentials.options : undefined).to.include({ endpoint: 'ws://127.0.0.1:1' });
   });
 });
@@ -265,9 +341,11 @@ describe('parseCommandLine (both bins)', () => {
   });
 
   it('lets other errors through: they are bugs, not usage', () => {
-    expect(() => parseCommandLine(program(), [], recorder(), () => {
-      throw new TypeError('bug');
-    })).to.throw(TypeError, 'bug');
+    expect(() =>
+      parseCommandLine(program(), [], recorder(), () => {
+        throw new TypeError('bug');
+      }),
+    ).to.throw(TypeError, 'bug');
   });
 });
 
@@ -288,12 +366,19 @@ describe('the README on sis-tts', () => {
     const readme = flags(await section());
     const listed = flags(help());
     listed.delete('--version');
-    expect([...listed].filter((flag) => !readme.has(flag)), 'in --help, not in the README').to.deep.equal([]);
-    expect([...readme].filter((flag) => !listed.has(flag)), 'in the README, not in --help').to.deep.equal([]);
+    expect(
+      [...listed].filter((flag) => !readme.has(flag)),
+      'in --help, not in the README',
+    ).to.deep.equal([]);
+    expect(
+      [...readme].filter((flag) => !listed.has(flag)),
+      'in the README, not in --help',
+    ).to.deep.equal([]);
   });
 
   it('gives the exit codes --help gives', async () => {
-    const codes = (text: string): string[] => [...(/Exit codes: (.*? interrupted)/.exec(text.replace(/\s+/g, ' '))?.[1] ?? '').matchAll(/\b(\d+) /g)].map((m) => m[1] ?? '');
+    const codes = (text: string): string[] =>
+      [...(/Exit codes: (.*? interrupted)/.exec(text.replace(/\s+/g, ' '))?.[1] ?? '').matchAll(/\b(\d+) /g)].map((m) => m[1] ?? '');
     expect(codes(help())).to.deep.equal(['0', '1', '2', '3', '4', '130']);
     expect(codes(await section())).to.deep.equal(codes(help()));
   });

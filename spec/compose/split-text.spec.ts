@@ -6,8 +6,41 @@ import { codePointLength } from '../../lib/protocol/request.js';
 // Pieces that make texts with every kind of cut: CJK and Latin words, all marks, spaces, newlines,
 // and grapheme clusters of several code points (emoji sequences, flags, accents).
 const piece = fc.constantFrom(
-  '你好', '今天天气很好', '世界', 'hello', 'world', 'well-known', 'e.g.', '3.14', '1,000', ' ', '  ', '\n', '\r\n',
-  '。', '！', '？', '；', '.', '!', '?', ';', '，', ',', '、', '：', '”', '）', '"', '😀', '👍🏽', '👩‍💻', '🇨🇳', 'e\u0301', 'a', 'x',
+  '你好',
+  '今天天气很好',
+  '世界',
+  'hello',
+  'world',
+  'well-known',
+  'e.g.',
+  '3.14',
+  '1,000',
+  ' ',
+  '  ',
+  '\n',
+  '\r\n',
+  '。',
+  '！',
+  '？',
+  '；',
+  '.',
+  '!',
+  '?',
+  ';',
+  '，',
+  ',',
+  '、',
+  '：',
+  '”',
+  '）',
+  '"',
+  '😀',
+  '👍🏽',
+  '👩‍💻',
+  '🇨🇳',
+  'e\u0301',
+  'a',
+  'x',
 );
 const text = fc.oneof(
   fc.array(piece, { minLength: 1, maxLength: 80 }).map((pieces) => pieces.join('')),
@@ -31,14 +64,15 @@ const cuts = (parts: readonly string[]): number[] => parts.slice(0, -1).map((_, 
 describe('splitText', () => {
   describe('for every text and limit (property tests)', () => {
     it('the parts join back to the text exactly', () => {
-      fc.assert(fc.property(text, limit, (t, max) => splitText(t, max).join('') === t), { numRuns: 500 });
+      fc.assert(
+        fc.property(text, limit, (t, max) => splitText(t, max).join('') === t),
+        { numRuns: 500 },
+      );
     });
 
     it('every part is within the limit in code points, and none is empty', () => {
       fc.assert(
-        fc.property(text, limit, (t, max) =>
-          splitText(t, max).every((part) => part.length > 0 && codePointLength(part) <= max),
-        ),
+        fc.property(text, limit, (t, max) => splitText(t, max).every((part) => part.length > 0 && codePointLength(part) <= max)),
         { numRuns: 500 },
       );
     });
@@ -56,7 +90,9 @@ describe('splitText', () => {
       fc.assert(
         fc.property(text, limit, (t, max) => {
           const clusters = boundaries(t, 'grapheme');
-          const longest = Math.max(...[...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(t)].map(({ segment }) => codePointLength(segment)));
+          const longest = Math.max(
+            ...[...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(t)].map(({ segment }) => codePointLength(segment)),
+          );
           return longest > max || cuts(splitText(t, max)).every((cut) => clusters.has(cut));
         }),
         { numRuns: 500 },
@@ -100,7 +136,10 @@ describe('splitText', () => {
     const sentence = 'the quick brown fox jumps over the lazy dog and keeps on running through the long wet grass';
     for (let max = 7; max <= 30; max++) {
       const parts = splitText(sentence, max);
-      expect(parts.flatMap((part) => part.split(' ')).filter((word) => word !== ''), `limit ${max}`).to.deep.equal(sentence.split(' '));
+      expect(
+        parts.flatMap((part) => part.split(' ')).filter((word) => word !== ''),
+        `limit ${max}`,
+      ).to.deep.equal(sentence.split(' '));
     }
     expect(splitText('well-known state-of-the-art', 8)).to.deep.equal(['well-', 'known ', 'state-of', '-the-art']);
   });

@@ -1,7 +1,18 @@
 import { expect } from 'chai';
 import { defer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConfigError, SisPartError, SisRequestError, SisServiceError, SisConnectionError, createSisClient, synthesizeLong$, type AudioChunk, type LongAudioChunk, type LongSynthesisOptions } from '../../lib/index.js';
+import {
+  SisConfigError,
+  SisPartError,
+  SisRequestError,
+  SisServiceError,
+  SisConnectionError,
+  createSisClient,
+  synthesizeLong$,
+  type AudioChunk,
+  type LongAudioChunk,
+  type LongSynthesisOptions,
+} from '../../lib/index.js';
 import { TRACE, binary, endFrame, errorFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { chunk, stubClient } from '../helpers/stub-client.js';
@@ -103,7 +114,10 @@ describe('synthesizeLong$', () => {
       const flaky = cold<AudioChunk>('-#', undefined, dropped);
       const fine = cold('-b|', { b: chunk('t1b', 0, 0, 2) });
       const client = stubClient({ '一二。': cold('-a|', { a: chunk('t0', 0, 0, 1) }) });
-      const parts = { ...client, synthesize$: (request: { text: string }) => (request.text === '三四。' ? defer(() => (attempts++ === 0 ? flaky : fine)) : client.synthesize$(request)) };
+      const parts = {
+        ...client,
+        synthesize$: (request: { text: string }) => (request.text === '三四。' ? defer(() => (attempts++ === 0 ? flaky : fine)) : client.synthesize$(request)),
+      };
       expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client: parts, maxPartLength: 3, retry: { initialDelay: 4, jitter: 0 } })).toBe('-a----b|', {
         a: long(0, 2, 0, 0, 't0', 1),
         b: long(1, 2, 1, 1, 't1b', 2),

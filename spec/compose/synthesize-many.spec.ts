@@ -1,6 +1,16 @@
 import { expect } from 'chai';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConfigError, SisItemError, SisRequestError, SisServiceError, createSisClient, synthesizeMany$, type AudioChunk, type ManyOptions, type SynthesisOutcome } from '../../lib/index.js';
+import {
+  SisConfigError,
+  SisItemError,
+  SisRequestError,
+  SisServiceError,
+  createSisClient,
+  synthesizeMany$,
+  type AudioChunk,
+  type ManyOptions,
+  type SynthesisOutcome,
+} from '../../lib/index.js';
 import { TRACE, binary, endFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { chunk, stubClient } from '../helpers/stub-client.js';

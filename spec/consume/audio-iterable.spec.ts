@@ -42,7 +42,13 @@ describe('audioIterable', () => {
     const seen: number[] = [];
     let caught: unknown;
     try {
-      for await (const value of audioIterable(concat(of(1, 2), throwError(() => failure)))) seen.push(value);
+      for await (const value of audioIterable(
+        concat(
+          of(1, 2),
+          throwError(() => failure),
+        ),
+      ))
+        seen.push(value);
     } catch (error) {
       caught = error;
     }

@@ -19,7 +19,7 @@ const samplesOf = (request: SynthesisRequest): number => pcm(request).length;
 const peak = (samples: Int16Array): number => samples.reduce((max, s) => Math.max(max, Math.abs(s)), 0);
 const zeroCrossings = (samples: Int16Array): number => {
   let count = 0;
-  for (let i = 1; i < samples.length; i++) if (((samples[i - 1] ?? 0) < 0) !== ((samples[i] ?? 0) < 0)) count++;
+  for (let i = 1; i < samples.length; i++) if ((samples[i - 1] ?? 0) < 0 !== (samples[i] ?? 0) < 0) count++;
   return count;
 };
 
@@ -108,8 +108,12 @@ describe('synthesizeAudio', () => {
     fc.assert(
       fc.property(speakable, fc.integer({ min: 0, max: 100 }), fc.constantFrom(8000, 16000 as const), (text, volume, sampleRate) => {
         const samples = pcm({ text, volume, sampleRate });
-        expect(Buffer.from(synthesizeAudio(command({ text, volume, sampleRate, audioFormat: 'alaw' }))).equals(Buffer.from(alaw.encode(samples)))).to.equal(true);
-        expect(Buffer.from(synthesizeAudio(command({ text, volume, sampleRate, audioFormat: 'ulaw' }))).equals(Buffer.from(mulaw.encode(samples)))).to.equal(true);
+        expect(Buffer.from(synthesizeAudio(command({ text, volume, sampleRate, audioFormat: 'alaw' }))).equals(Buffer.from(alaw.encode(samples)))).to.equal(
+          true,
+        );
+        expect(Buffer.from(synthesizeAudio(command({ text, volume, sampleRate, audioFormat: 'ulaw' }))).equals(Buffer.from(mulaw.encode(samples)))).to.equal(
+          true,
+        );
       }),
       { numRuns: 20 },
     );
@@ -118,7 +122,8 @@ describe('synthesizeAudio', () => {
   it('has G.711 encoders equal to the reference for all 65,536 samples', () => {
     for (let sample = -32768; sample <= 32767; sample++) {
       if (alawSample(sample) !== alaw.encodeSample(sample)) expect.fail(`A-law of ${sample}: ${alawSample(sample)} vs ${alaw.encodeSample(sample)}`);
-      if (mulawSample(sample) !== (mulaw.encodeSample(sample) & 0xff)) expect.fail(`µ-law of ${sample}: ${mulawSample(sample)} vs ${mulaw.encodeSample(sample) & 0xff}`);
+      if (mulawSample(sample) !== (mulaw.encodeSample(sample) & 0xff))
+        expect.fail(`µ-law of ${sample}: ${mulawSample(sample)} vs ${mulaw.encodeSample(sample) & 0xff}`);
     }
   });
 

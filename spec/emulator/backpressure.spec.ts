@@ -73,12 +73,16 @@ describe('emulator session flow control', () => {
     const socket = new FakeSocket();
     startSession(socket);
     socket.receive(JSON.stringify(LONG));
-    expect(socket.audioBytes()).to.be.above(0).and.at.most(HIGH_WATER_MARK + 3200);
+    expect(socket.audioBytes())
+      .to.be.above(0)
+      .and.at.most(HIGH_WATER_MARK + 3200);
     let rounds = 0;
     while (socket.audioBytes() < TOTAL && rounds++ < 100) {
       const before = socket.audioBytes();
       socket.drain();
-      expect(socket.audioBytes() - before).to.be.above(0).and.at.most(HIGH_WATER_MARK + 3200);
+      expect(socket.audioBytes() - before)
+        .to.be.above(0)
+        .and.at.most(HIGH_WATER_MARK + 3200);
     }
     expect(socket.audioBytes()).to.equal(TOTAL);
     expect(rounds).to.be.above(1);

@@ -44,7 +44,10 @@ describe('sis-emulator (bin)', function () {
   });
 
   it('takes the token from SIS_EMULATOR_TOKEN, keeping it out of the process list', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/emulator/bin.ts', '--port', '0'], { cwd: process.cwd(), env: { ...process.env, SIS_EMULATOR_TOKEN: 'my-secret' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/emulator/bin.ts', '--port', '0'], {
+      cwd: process.cwd(),
+      env: { ...process.env, SIS_EMULATOR_TOKEN: 'my-secret' },
+    });
     const exited = once(child, 'exit');
     const line = await firstLine(child.stdout);
     expect(line).not.to.include('my-secret');
@@ -61,7 +64,19 @@ describe('sis-emulator (bin)', function () {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).to.equal(0);
-    for (const flag of ['--port', '--host', '--token', '--project-id', '--realtime', '--frame-bytes', '--text-limit', '--idle-timeout', '--max-concurrent', '--voices', 'SIS_EMULATOR_TOKEN']) {
+    for (const flag of [
+      '--port',
+      '--host',
+      '--token',
+      '--project-id',
+      '--realtime',
+      '--frame-bytes',
+      '--text-limit',
+      '--idle-timeout',
+      '--max-concurrent',
+      '--voices',
+      'SIS_EMULATOR_TOKEN',
+    ]) {
       expect(stdout).to.include(flag);
     }
   });
@@ -91,7 +106,9 @@ describe('sis-emulator (bin)', function () {
       const [code] = (await once(child, 'exit')) as [number | null];
       expect(code).to.equal(2);
       const [line, hint, ...rest] = stderr.split('\n');
-      expect(line).to.match(/^sis-emulator: /).and.match(message);
+      expect(line)
+        .to.match(/^sis-emulator: /)
+        .and.match(message);
       expect([hint, ...rest]).to.deep.equal(['(run sis-emulator --help for usage)', '']);
     });
   }

@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import { SisConfigError } from '../../lib/errors.js';
-import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions, type Fault, type FaultContext, type FaultPoint, type SessionFault } from '../../lib/emulator/index.js';
+import {
+  startEmulator,
+  synthesizeAudio,
+  type Emulator,
+  type EmulatorOptions,
+  type Fault,
+  type FaultContext,
+  type FaultPoint,
+  type SessionFault,
+} from '../../lib/emulator/index.js';
 import { audioOf, command, converse, handshake, rttsUrl, shape, TestClient, textFrames, typeOf } from './helpers.js';
 
 // 8 kHz PCM at 640 bytes per frame: '你好' is 6400 bytes, 10 frames.
@@ -50,7 +59,12 @@ describe('emulator faults', () => {
         await start();
         const { types, frames } = await run({ kind: 'error', at, errorCode: 'SIS.0413', errorMsg: 'engine internal error' });
         expect(types).to.deep.equal([...before, 'ERROR', 'END']);
-        expect(textFrames(frames, 'ERROR')[0]).to.deep.equal({ resp_type: 'ERROR', trace_id: emulator.sessions[0]?.traceId, error_code: 'SIS.0413', error_msg: 'engine internal error' });
+        expect(textFrames(frames, 'ERROR')[0]).to.deep.equal({
+          resp_type: 'ERROR',
+          trace_id: emulator.sessions[0]?.traceId,
+          error_code: 'SIS.0413',
+          error_msg: 'engine internal error',
+        });
         expect(textFrames(frames, 'END')[0]?.['reason']).to.equal('ERROR');
         expect(emulator.sessions[0]).to.include({ ending: 'end-error', errorCode: 'SIS.0413', closedBy: 'client' });
       });
@@ -179,7 +193,10 @@ describe('emulator faults', () => {
       const headers = { 'X-Auth-Token': emulator.token };
       const first = await handshake(rttsUrl(emulator), headers);
       expect(first.status).to.equal(503);
-      expect(first.body).to.include({ error_code: 'APIG.0201' }).and.to.have.property('request_id').that.matches(/^[0-9a-f]{32}$/);
+      expect(first.body)
+        .to.include({ error_code: 'APIG.0201' })
+        .and.to.have.property('request_id')
+        .that.matches(/^[0-9a-f]{32}$/);
       expect((await handshake(rttsUrl(emulator), headers)).body).to.include({ error_code: 'SIS.0312', error_msg: 'too many' });
       expect((await handshake(rttsUrl(emulator), headers)).status).to.equal(101);
       await emulator.idle();
@@ -247,7 +264,10 @@ describe('emulator faults', () => {
 
     it('rejects an invalid fault given to injectNext with SisConfigError', async () => {
       await start();
-      expect(() => emulator.injectNext({ kind: 'drop', at: { afterFrames: -1 }, closeCode: 1005 })).to.throw(SisConfigError, /afterFrames[\s\S]*closeCode|closeCode[\s\S]*afterFrames/);
+      expect(() => emulator.injectNext({ kind: 'drop', at: { afterFrames: -1 }, closeCode: 1005 })).to.throw(
+        SisConfigError,
+        /afterFrames[\s\S]*closeCode|closeCode[\s\S]*afterFrames/,
+      );
       expect(() => emulator.injectNext({ kind: 'nonsense' } as unknown as Fault)).to.throw(SisConfigError, /kind/);
     });
 

@@ -25,7 +25,9 @@ describe('emulator handshake', () => {
       const answer = await handshake(rttsUrl(emulator), {});
       expect(answer.status).to.equal(401);
       expect(answer.body).to.include({ error_code: 'APIG.0301', error_msg: 'Incorrect IAM authentication information: x-auth-token not found' });
-      expect(answer.body).to.have.property('request_id').that.matches(/^[0-9a-f]{32}$/);
+      expect(answer.body)
+        .to.have.property('request_id')
+        .that.matches(/^[0-9a-f]{32}$/);
       await emulator.idle();
       expect(emulator.sessions[0]).to.include({ status: 401, authenticated: false, ending: 'rejected' });
     });
@@ -34,7 +36,10 @@ describe('emulator handshake', () => {
       await start();
       const answer = await handshake(rttsUrl(emulator), { 'X-Auth-Token': 'wrong' });
       expect(answer.status).to.equal(401);
-      expect(answer.body).to.include({ error_code: 'APIG.0301' }).and.have.property('error_msg').that.matches(/^Incorrect IAM authentication information: /);
+      expect(answer.body)
+        .to.include({ error_code: 'APIG.0301' })
+        .and.have.property('error_msg')
+        .that.matches(/^Incorrect IAM authentication information: /);
       expect(JSON.stringify(answer.body)).not.to.include('wrong');
     });
 
@@ -55,10 +60,14 @@ describe('emulator handshake', () => {
     it('uses a custom authenticate function in place of the token check', async () => {
       await start({
         authenticate: ({ headers }) =>
-          headers['authorization'] === 'SDK-HMAC-SHA256 ok' ? undefined : { status: 401, errorCode: 'APIG.0301', errorMsg: 'Incorrect IAM authentication information: verify aksk signature fail' },
+          headers['authorization'] === 'SDK-HMAC-SHA256 ok'
+            ? undefined
+            : { status: 401, errorCode: 'APIG.0301', errorMsg: 'Incorrect IAM authentication information: verify aksk signature fail' },
       });
       expect((await handshake(rttsUrl(emulator), { Authorization: 'SDK-HMAC-SHA256 ok' })).status).to.equal(101);
-      expect((await handshake(rttsUrl(emulator), { 'X-Auth-Token': emulator.token })).body).to.include({ error_msg: 'Incorrect IAM authentication information: verify aksk signature fail' });
+      expect((await handshake(rttsUrl(emulator), { 'X-Auth-Token': emulator.token })).body).to.include({
+        error_msg: 'Incorrect IAM authentication information: verify aksk signature fail',
+      });
     });
 
     it('keeps no credential in the records', async () => {
@@ -144,7 +153,10 @@ describe('emulator handshake', () => {
       expect(emulator.sessions[0]).to.include({ ending: 'stalled', closedBy: 'emulator' });
       await emulator.close();
       const refused = await handshake(rttsUrl(emulator), {}).catch((error: unknown) => error);
-      expect(refused).to.be.instanceOf(Error).with.property('message').that.matches(/ECONNREFUSED/);
+      expect(refused)
+        .to.be.instanceOf(Error)
+        .with.property('message')
+        .that.matches(/ECONNREFUSED/);
     });
 
     it('marks a session cut by close() as emulator-closed', async () => {

@@ -18,11 +18,12 @@ export interface Closed {
 }
 
 /** The START command for a request in the public shape (text only is enough); not validated, so blank texts pass. */
-export const command = (request: SynthesisRequest): StartCommand => toStartCommand({
-  ...REQUEST_DEFAULTS,
-  subtitle: undefined,
-  ...(Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) as SynthesisRequest & Partial<ResolvedRequest>),
-});
+export const command = (request: SynthesisRequest): StartCommand =>
+  toStartCommand({
+    ...REQUEST_DEFAULTS,
+    subtitle: undefined,
+    ...(Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) as SynthesisRequest & Partial<ResolvedRequest>),
+  });
 
 export const rttsUrl = (emulator: Emulator, projectId = emulator.projectId): string => `${emulator.url}/v1/${projectId}/rtts`;
 /** The path of the streaming endpoint, for `TestClient.connect(emulator, { path })`. */
@@ -51,8 +52,7 @@ export const shape = (frames: readonly Frame[]): string[] =>
     return acc;
   }, []);
 
-export const audioOf = (frames: readonly Frame[]): Buffer =>
-  Buffer.concat(frames.flatMap((f) => (f.kind === 'binary' ? [f.data] : [])));
+export const audioOf = (frames: readonly Frame[]): Buffer => Buffer.concat(frames.flatMap((f) => (f.kind === 'binary' ? [f.data] : [])));
 
 export const textFrames = (frames: readonly Frame[], respType: string): Record<string, unknown>[] =>
   frames.flatMap((f) => (f.kind === 'text' && f.json !== undefined && f.json['resp_type'] === respType ? [f.json] : []));
@@ -70,7 +70,10 @@ export class TestClient {
   readonly closed: Promise<Closed>;
   private waiters: { test: (frame: Frame) => boolean; resolve: (frame: Frame) => void }[] = [];
 
-  private constructor(readonly ws: WebSocket, closeOnEnd: boolean) {
+  private constructor(
+    readonly ws: WebSocket,
+    closeOnEnd: boolean,
+  ) {
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const frame: Frame = isBinary

@@ -48,12 +48,20 @@ describe('emulator options', () => {
   }
 
   it('lists every problem at once', async () => {
-    expect(await problemsOf({ port: -1, frameBytes: 'big', voices: 'all', idleTimeoutMs: -1 })).to.deep.equal(['port', 'voices', 'frameBytes', 'idleTimeoutMs']);
+    expect(await problemsOf({ port: -1, frameBytes: 'big', voices: 'all', idleTimeoutMs: -1 })).to.deep.equal([
+      'port',
+      'voices',
+      'frameBytes',
+      'idleTimeoutMs',
+    ]);
   });
 
   it('names the option in the message without echoing tokens', async () => {
     const error = await startEmulator({ port: 0, tokens: ['secret', ''] }).catch((e: unknown) => e);
-    expect(error).to.be.instanceOf(SisConfigError).with.property('message').that.matches(/^invalid emulator options: tokens: /);
+    expect(error)
+      .to.be.instanceOf(SisConfigError)
+      .with.property('message')
+      .that.matches(/^invalid emulator options: tokens: /);
     expect(String((error as Error).message)).not.to.include('secret');
   });
 

@@ -28,7 +28,14 @@ describe('emulator session', () => {
       await emulator.idle();
       expect(emulator.openConnections()).to.equal(0);
       const [record] = emulator.sessions;
-      expect(record).to.include({ connection: 1, path: '/v1/emulator-project/rtts', status: 101, authenticated: true, ending: 'end-normal', closedBy: 'client' });
+      expect(record).to.include({
+        connection: 1,
+        path: '/v1/emulator-project/rtts',
+        status: 101,
+        authenticated: true,
+        ending: 'end-normal',
+        closedBy: 'client',
+      });
       expect(record?.command).to.deep.equal(request);
       expect(record?.traceId).to.equal(startFrame?.['trace_id']);
       expect(record?.audioBytes).to.equal(audio.length);
@@ -89,7 +96,12 @@ describe('emulator session', () => {
       const items = words(frames);
       expect(items.map((i) => i['text'])).to.deep.equal(['你', '好', 'big', 'world']);
       expect(items.map((i) => i['word_index'])).to.deep.equal([0, 1, 2, 3]);
-      expect(items.map((i) => [i['start_time'], i['end_time']])).to.deep.equal([[0, 200], [200, 400], [520, 700], [740, 1040]]);
+      expect(items.map((i) => [i['start_time'], i['end_time']])).to.deep.equal([
+        [0, 200],
+        [200, 400],
+        [520, 700],
+        [740, 1040],
+      ]);
       expect(items.every((i) => i['phonemes'] === undefined)).to.equal(true);
       const types = frames.map(typeOf);
       expect(types[0]).to.equal('START');
@@ -111,10 +123,16 @@ describe('emulator session', () => {
       await start();
       const { frames } = await converse(emulator, command({ text: 'ab 好', subtitle: 'phoneme_level' }));
       expect(words(frames)).to.deep.equal([
-        { start_time: 0, end_time: 120, text: 'ab', word_index: 0, phonemes: [
-          { phoneme: 'a', start_time: 0, end_time: 60, phoneme_index: 0 },
-          { phoneme: 'b', start_time: 60, end_time: 120, phoneme_index: 1 },
-        ] },
+        {
+          start_time: 0,
+          end_time: 120,
+          text: 'ab',
+          word_index: 0,
+          phonemes: [
+            { phoneme: 'a', start_time: 0, end_time: 60, phoneme_index: 0 },
+            { phoneme: 'b', start_time: 60, end_time: 120, phoneme_index: 1 },
+          ],
+        },
         { start_time: 160, end_time: 360, text: '好', word_index: 1, phonemes: [{ phoneme: '好', start_time: 160, end_time: 360, phoneme_index: 0 }] },
       ]);
     });

@@ -24,9 +24,19 @@ const cut = (text: string, at: readonly number[], keep: (char: string) => boolea
 
 describe('emulator streaming sentence buffer', () => {
   const cases: [string, string[], string[][], string][] = [
-    ['ends a sentence at each of 。！？；!?;…', ['你好。世界！真的？是；Yes! No? So; Hm…'], [['你好。', '世界！', '真的？', '是；', 'Yes!', 'No?', 'So;', 'Hm…']], ''],
+    [
+      'ends a sentence at each of 。！？；!?;…',
+      ['你好。世界！真的？是；Yes! No? So; Hm…'],
+      [['你好。', '世界！', '真的？', '是；', 'Yes!', 'No?', 'So;', 'Hm…']],
+      '',
+    ],
     ['takes a run of ends as one', ['Really?! Wait... what'], [['Really?!', 'Wait...']], 'what'],
-    ['keeps closing quotes and brackets with their sentence', ['他说：“好。”然后 (Yes.) He said "Hi!" then'], [['他说：“好。”', '然后 (Yes.)', 'He said "Hi!"']], 'then'],
+    [
+      'keeps closing quotes and brackets with their sentence',
+      ['他说：“好。”然后 (Yes.) He said "Hi!" then'],
+      [['他说：“好。”', '然后 (Yes.)', 'He said "Hi!"']],
+      'then',
+    ],
     ["ends at '.' only before white space", ['Pi is 3.14 today. Next'], [['Pi is 3.14 today.']], 'Next'],
     ["keeps a '.' at the end waiting for what follows", ['Done.', ' Next.', '\nLast'], [[], ['Done.'], ['Next.']], 'Last'],
     ['joins a sentence cut across pieces', ['你', '好', '。世', '界'], [[], [], ['你好。'], []], '世界'],
@@ -50,7 +60,9 @@ describe('emulator streaming sentence buffer', () => {
   // A sentence whose end closes a piece is spoken at once, so marks that the next piece starts with
   // cannot join it: they begin the next sentence. Anywhere else, the cut does not matter.
   it('speaks the same sentences however the text is cut, unless a piece starts with an end or closing mark', () => {
-    const text = fc.array(fc.constantFrom('a', 'b', '好', ' ', '\n', '.', '。', '!', '?', ';', '…', '3', '”'), { maxLength: 80 }).map((chars) => chars.join(''));
+    const text = fc
+      .array(fc.constantFrom('a', 'b', '好', ' ', '\n', '.', '。', '!', '?', ';', '…', '3', '”'), { maxLength: 80 })
+      .map((chars) => chars.join(''));
     const mark = (char: string): boolean => '。!?;…”'.includes(char);
     fc.assert(
       fc.property(text, fc.array(fc.nat(), { maxLength: 10 }), (whole, at) => {

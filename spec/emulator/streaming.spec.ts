@@ -13,7 +13,20 @@ import {
   type StreamingSessionRecord,
 } from '../../lib/emulator/index.js';
 import type { EndCommand, MsgCommand, StreamingConfig, StreamingStartCommand } from '../../lib/protocol/streaming.js';
-import { audioOf, command, converse, handshake, rttsUrl, shape, streamingPath, TestClient, textFrames, typeOf, type ClientOptions, type Frame } from './helpers.js';
+import {
+  audioOf,
+  command,
+  converse,
+  handshake,
+  rttsUrl,
+  shape,
+  streamingPath,
+  TestClient,
+  textFrames,
+  typeOf,
+  type ClientOptions,
+  type Frame,
+} from './helpers.js';
 
 const CONFIG: StreamingConfig = { voice_name: 'chinese_huaxiaoli_common' };
 const START: StreamingStartCommand = { command: 'START', config: CONFIG };
@@ -163,7 +176,10 @@ describe('emulator streaming synthesis', () => {
       expect(event).to.have.keys(['resp_type', 'trace_id', 'event', 'time_stamp']);
       expect(event).to.include({ event: 'VCS_END', trace_id: record().traceId });
       expect(record()).to.deep.include({ events: ['VCS_END', 'VCS_END', 'VCS_END', 'VCS_END'], sentences: ['好。'], ending: 'end-normal' });
-      expect(record().pieces).to.deep.equal([{ text: '好。', accepted: true }, { text: 'more.', accepted: false }]);
+      expect(record().pieces).to.deep.equal([
+        { text: '好。', accepted: true },
+        { text: 'more.', accepted: false },
+      ]);
     });
   });
 
@@ -262,7 +278,10 @@ describe('emulator streaming synthesis', () => {
     it("accepts any well-formed voice with voices: 'any' (registered voices)", async () => {
       await start({ voices: 'any' });
       const client = await connect();
-      client.send({ command: 'START', config: { voice_name: 'my_cloned_voice_01' } }).send(msg('好。')).send(END);
+      client
+        .send({ command: 'START', config: { voice_name: 'my_cloned_voice_01' } })
+        .send(msg('好。'))
+        .send(END);
       await client.closed;
       expect(shape(client.frames)).to.deep.equal(['START', 'binary…', 'END']);
     });
@@ -293,7 +312,10 @@ describe('emulator streaming synthesis', () => {
       client.send(START);
       for (let i = 0; i < 333; i++) client.send(msg('a'.repeat(300)));
       const before = Date.now();
-      client.send(msg('b'.repeat(101))).send(msg('c'.repeat(100))).send(msg('d'));
+      client
+        .send(msg('b'.repeat(101)))
+        .send(msg('c'.repeat(100)))
+        .send(msg('d'));
       await client.until(() => textFrames(client.frames, 'EVENT').length === 2);
       const events = textFrames(client.frames, 'EVENT');
       expect(events.map((e) => e['event'])).to.deep.equal(['EXCEEDED_TOTAL_TEXT_LENGTH', 'EXCEEDED_TOTAL_TEXT_LENGTH']);
@@ -383,7 +405,11 @@ describe('emulator streaming synthesis', () => {
           expect(counted(client.frames).slice(0, before.length + 1)).to.deep.equal([...before, 'ERROR']);
           expect(codeOf(client.frames, 'ERROR')).to.equal('SIS.0413');
           // Commands still in flight reach a session that is back in its initial state: ERROR SIS.0031 each.
-          expect(textFrames(client.frames, 'ERROR').slice(1).map((e) => e['error_code'])).to.satisfy((codes: unknown[]) => codes.every((c) => c === 'SIS.0031'));
+          expect(
+            textFrames(client.frames, 'ERROR')
+              .slice(1)
+              .map((e) => e['error_code']),
+          ).to.satisfy((codes: unknown[]) => codes.every((c) => c === 'SIS.0031'));
           await client.close();
           await emulator.idle();
           expect(record().ending).to.equal('error');
@@ -427,7 +453,11 @@ describe('emulator streaming synthesis', () => {
       await client.closed;
       expect(shape(client.frames)).to.deep.equal(['START', 'binary…', 'ERROR', 'START', 'binary…', 'END']);
       expect(audioOf(client.frames).equals(audioFor(['一。', '三。'], CONFIG_8K))).to.equal(true);
-      expect(record()).to.deep.include({ sentences: ['一。', '三。'], fault: { kind: 'error', at: { afterPieces: 2 }, errorCode: 'SIS.0401' }, ending: 'end-normal' });
+      expect(record()).to.deep.include({
+        sentences: ['一。', '三。'],
+        fault: { kind: 'error', at: { afterPieces: 2 }, errorCode: 'SIS.0401' },
+        ending: 'end-normal',
+      });
     });
 
     it('stall at { afterPieces: 1 }: sends nothing more and ignores the client until it closes', async () => {
@@ -501,7 +531,9 @@ describe('emulator streaming synthesis', () => {
           return undefined;
         },
         faultOnStreamingStart: (start, context) =>
-          start.config.voice_name === 'chinese_huaxiaozhi_common' && context.api === 'streaming' ? { kind: 'error', at: { afterPieces: 1 }, errorCode: 'SIS.0401' } : undefined,
+          start.config.voice_name === 'chinese_huaxiaozhi_common' && context.api === 'streaming'
+            ? { kind: 'error', at: { afterPieces: 1 }, errorCode: 'SIS.0401' }
+            : undefined,
       });
       await converse(emulator, command({ text: '好' }));
       const [ok, failing] = await Promise.all([connect(), connect()]);
@@ -555,7 +587,10 @@ describe('emulator streaming synthesis', () => {
       const client = await connect();
       const times = arrivals(client);
       const sent = performance.now();
-      client.send({ command: 'START', config: { ...CONFIG, sample_rate: '8kHz' } }).send(msg('你好。世界。')).send(END);
+      client
+        .send({ command: 'START', config: { ...CONFIG, sample_rate: '8kHz' } })
+        .send(msg('你好。世界。'))
+        .send(END);
       await client.closed;
       const binary = client.frames.flatMap((frame, i) => (frame.kind === 'binary' ? [times[i] ?? 0] : []));
       // Two sentences of 560 ms each in frames of 40 ms: the last frame starts at 1,080 ms of audio, 135 ms at 8×.
@@ -576,7 +611,11 @@ describe('emulator streaming synthesis', () => {
         expect(performance.now() - began, `${url} ${status}`).to.be.at.least(39);
       }
       await emulator.idle();
-      expect(emulator.sessions.map((s) => [s.api, s.status])).to.deep.equal([['realtime', 101], ['streaming', 101], ['streaming', 401]]);
+      expect(emulator.sessions.map((s) => [s.api, s.status])).to.deep.equal([
+        ['realtime', 101],
+        ['streaming', 101],
+        ['streaming', 401],
+      ]);
     });
 
     it('answers nothing to a client that gives up during the handshake delay, and leaves nothing open', async () => {

@@ -93,8 +93,7 @@ export const activity: ServerAction = { kind: 'activity' };
 export const close = (code: number, reason = ''): ServerAction => ({ kind: 'close', code, reason });
 export const fail = (failure: TransportFailure): ServerAction => ({ kind: 'fail', failure });
 export const startFrame = (traceId = TRACE): ServerAction => text({ resp_type: 'START', trace_id: traceId });
-export const endFrame = (reason: 'NORMAL' | 'ERROR' = 'NORMAL', traceId = TRACE): ServerAction =>
-  text({ resp_type: 'END', trace_id: traceId, reason });
+export const endFrame = (reason: 'NORMAL' | 'ERROR' = 'NORMAL', traceId = TRACE): ServerAction => text({ resp_type: 'END', trace_id: traceId, reason });
 export const errorFrame = (code = 'SIS.0401', msg = 'synthesis error', traceId = TRACE): ServerAction =>
   text({ resp_type: 'ERROR', trace_id: traceId, error_code: code, error_msg: msg });
 export const fatalFrame = (code = 'SIS.0304', msg = 'wait voice timeout', traceId = TRACE): ServerAction =>

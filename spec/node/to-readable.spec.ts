@@ -61,7 +61,12 @@ describe('toReadable', () => {
 
   it('is destroyed with the error of the audio', async () => {
     const failure = new SisServiceError({ traceId: 't', errorCode: 'SIS.0401' });
-    const readable = toReadable(concat(of(bytes(2)), throwError(() => failure)));
+    const readable = toReadable(
+      concat(
+        of(bytes(2)),
+        throwError(() => failure),
+      ),
+    );
     readable.resume();
     const [error] = await once(readable, 'error');
     expect(error).to.equal(failure);

@@ -55,7 +55,10 @@ describe('writeAudioFile', () => {
     const path = join(dir, 'out.wav');
     await lastValueFrom(of(...audio).pipe(writeAudioFile(path)));
     const dropped = new SisConnectionError('connection closed (code 1006)');
-    const failing = concat(of(chunk('t', 0, 0, 9)), throwError(() => dropped));
+    const failing = concat(
+      of(chunk('t', 0, 0, 9)),
+      throwError(() => dropped),
+    );
     const error: unknown = await lastValueFrom(failing.pipe(writeAudioFile(path))).catch((e: unknown) => e);
     expect(error).to.equal(dropped);
     expect(parseWav(await readFile(path)).data.chunkSize, 'the old file is untouched').to.equal(6);
@@ -64,7 +67,10 @@ describe('writeAudioFile', () => {
 
   it('leaves no file at all when the audio fails', async () => {
     const dropped = new SisConnectionError('connection closed (code 1006)');
-    const failing = concat(of(...audio), throwError(() => dropped));
+    const failing = concat(
+      of(...audio),
+      throwError(() => dropped),
+    );
     const error: unknown = await lastValueFrom(failing.pipe(writeAudioFile(join(dir, 'out.wav')))).catch((e: unknown) => e);
     expect(error).to.equal(dropped);
     expect(await readdir(dir)).to.deep.equal([]);

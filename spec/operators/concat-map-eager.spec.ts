@@ -76,14 +76,21 @@ describe('concatMapEager', () => {
   it('handles inners that complete synchronously and passes the index to the projection', () => {
     scheduler.run(({ cold, expectObservable }) => {
       expectObservable(cold('(xyz|)').pipe(concatMapEager((v: string, i) => of(`${v}${i}`, 'sync'), 2))).toBe('(abcdef|)', {
-        a: 'x0', b: 'sync', c: 'y1', d: 'sync', e: 'z2', f: 'sync',
+        a: 'x0',
+        b: 'sync',
+        c: 'y1',
+        d: 'sync',
+        e: 'z2',
+        f: 'sync',
       });
     });
   });
 
   it('refuses a project that is not a function and a concurrency that is not a positive integer, naming both', () => {
     let error: unknown;
-    of(1).pipe(concatMapEager('speak' as never, 0)).subscribe({ error: (e: unknown) => (error = e) });
+    of(1)
+      .pipe(concatMapEager('speak' as never, 0))
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(error).to.be.instanceOf(SisConfigError);
     expect((error as SisConfigError).problems.map((p) => p.path)).to.deep.equal(['project', 'concurrency']);
   });

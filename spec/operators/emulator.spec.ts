@@ -7,7 +7,17 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
-import { SisPartError, SisServiceError, audioIterable, collectAudio, createSisClient, retrySynthesis, synthesizeLong$, synthesizeMany$, type SisClient } from '../../lib/index.js';
+import {
+  SisPartError,
+  SisServiceError,
+  audioIterable,
+  collectAudio,
+  createSisClient,
+  retrySynthesis,
+  synthesizeLong$,
+  synthesizeMany$,
+  type SisClient,
+} from '../../lib/index.js';
 import { toReadable, writeAudioFile } from '../../lib/node/index.js';
 import { parseWav } from '../helpers/wav-reader.js';
 
@@ -58,11 +68,17 @@ describe('operators against the emulator', () => {
     const { client, emulator } = await start({
       faultOnStart: (command) => (command.text === '鸟儿在唱歌。' ? { kind: 'error', at: { afterFrames: 0 }, errorCode: 'SIS.0401' } : undefined),
     });
-    const error: unknown = await lastValueFrom(synthesizeLong$({ text: '春天来了。花开了。鸟儿在唱歌。' }, { client, maxPartLength: 6 })).catch((e: unknown) => e);
+    const error: unknown = await lastValueFrom(synthesizeLong$({ text: '春天来了。花开了。鸟儿在唱歌。' }, { client, maxPartLength: 6 })).catch(
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(SisPartError).and.include({ part: 2, parts: 3, causeCode: 'SERVICE_ERROR' });
     const failed = emulator.sessions.find((s) => s.command?.text === '鸟儿在唱歌。');
-    expect((error as SisPartError).traceId).to.be.a('string').and.equal(failed?.traceId);
-    expect((error as SisPartError).cause).to.be.instanceOf(SisServiceError).and.include({ errorCode: 'SIS.0401' });
+    expect((error as SisPartError).traceId)
+      .to.be.a('string')
+      .and.equal(failed?.traceId);
+    expect((error as SisPartError).cause)
+      .to.be.instanceOf(SisServiceError)
+      .and.include({ errorCode: 'SIS.0401' });
   });
 
   it('retrySynthesis reconnects after a dropped connection and delivers the audio once', async () => {
@@ -77,11 +93,19 @@ describe('operators against the emulator', () => {
   it('synthesizeMany$ settles every request in order over real sessions', async () => {
     const { client } = await start();
     const outcomes = await lastValueFrom(
-      synthesizeMany$([{ text: '一' }, { text: '二', voice: 'chinese_nobody_common' }, { text: '三' }], { client, mode: 'settle', concurrency: 3 }).pipe(toArray()),
+      synthesizeMany$([{ text: '一' }, { text: '二', voice: 'chinese_nobody_common' }, { text: '三' }], { client, mode: 'settle', concurrency: 3 }).pipe(
+        toArray(),
+      ),
     );
-    expect(outcomes.map((o) => [o.index, o.ok])).to.deep.equal([[0, true], [1, false], [2, true]]);
+    expect(outcomes.map((o) => [o.index, o.ok])).to.deep.equal([
+      [0, true],
+      [1, false],
+      [2, true],
+    ]);
     const failed = outcomes[1];
-    expect(failed?.ok === false && failed.error).to.be.instanceOf(SisServiceError).and.include({ errorCode: 'SIS.0411' });
+    expect(failed?.ok === false && failed.error)
+      .to.be.instanceOf(SisServiceError)
+      .and.include({ errorCode: 'SIS.0411' });
   });
 
   it('toReadable pauses the socket for a slow consumer: what waits in memory stays bounded', async () => {
@@ -108,10 +132,9 @@ describe('operators against the emulator', () => {
   it('toReadable over synthesizeLong$: memory is bounded by the parts running at once, and every socket closes', async () => {
     const { client, emulator } = await start();
     const text = '今天天气很好。'.repeat(40);
-    const readable = toReadable(
-      (paused$) => synthesizeLong$({ text, sampleRate: 16000 }, { client, paused$, maxPartLength: 70, highWaterMark: 64 * 1024 }),
-      { highWaterMark: 16 * 1024 },
-    );
+    const readable = toReadable((paused$) => synthesizeLong$({ text, sampleRate: 16000 }, { client, paused$, maxPartLength: 70, highWaterMark: 64 * 1024 }), {
+      highWaterMark: 16 * 1024,
+    });
     let peak = 0;
     let total = 0;
     await pipeline(

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { EMPTY, defer, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConfigError, SisConnectionError, SisRequestError, SisServiceError, SisTimeoutError, retrySynthesis, type RetryInfo, type RetryOptions } from '../../lib/index.js';
+import {
+  SisConfigError,
+  SisConnectionError,
+  SisRequestError,
+  SisServiceError,
+  SisTimeoutError,
+  retrySynthesis,
+  type RetryInfo,
+  type RetryOptions,
+} from '../../lib/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 const dropped = new SisConnectionError('connection closed (code 1006)', { closeCode: 1006 });
@@ -20,12 +29,7 @@ describe('retrySynthesis', () => {
       const retried = session.pipe(retrySynthesis({ count: 3, initialDelay: 10, maxDelay: 1_000, jitter: 0 }));
       // attempt at 0, fails at 2; waits 10, 20, 40.
       expectObservable(retried).toBe('2ms 10ms 2ms 20ms 2ms 40ms 2ms #', undefined, busy);
-      expectSubscriptions(session.subscriptions).toBe([
-        '^-!',
-        '12ms ^-!',
-        '34ms ^-!',
-        '76ms ^-!',
-      ]);
+      expectSubscriptions(session.subscriptions).toBe(['^-!', '12ms ^-!', '34ms ^-!', '76ms ^-!']);
     });
   });
 
@@ -103,14 +107,18 @@ describe('retrySynthesis', () => {
 
   it('refuses bad options with a SisConfigError', () => {
     let error: unknown;
-    of(1).pipe(retrySynthesis({ jitter: 2, count: -1 })).subscribe({ error: (e: unknown) => (error = e) });
+    of(1)
+      .pipe(retrySynthesis({ jitter: 2, count: -1 }))
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(error).to.be.instanceOf(SisConfigError).and.have.property('problems').with.length(2);
   });
 
   it("names every bad option, and points RxJS's `delay` (a fixed wait) to `initialDelay`", () => {
     let error: unknown;
     const options = { delay: 100, initialDelay: -1, random: 0.5, onRetry: 'log' } as unknown as RetryOptions;
-    of(1).pipe(retrySynthesis(options)).subscribe({ error: (e: unknown) => (error = e) });
+    of(1)
+      .pipe(retrySynthesis(options))
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(error).to.be.instanceOf(SisConfigError);
     expect((error as SisConfigError).problems).to.deep.equal([
       { path: 'delay', message: "is now 'initialDelay' (the first wait, doubled for each next one)" },

@@ -35,7 +35,11 @@ describe('toWav', () => {
   it('passes an error through after the header, and unsubscribes upstream when unsubscribed', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const failing$ = cold('-a-#', { a: chunk(0, 1) }, new Error('lost'));
-      expectObservable(failing$.pipe(toWav({ audioFormat: 'alaw' }))).toBe('ha-#', { h: wavHeader({ audioFormat: 'alaw' }), a: Uint8Array.from([1]) }, new Error('lost'));
+      expectObservable(failing$.pipe(toWav({ audioFormat: 'alaw' }))).toBe(
+        'ha-#',
+        { h: wavHeader({ audioFormat: 'alaw' }), a: Uint8Array.from([1]) },
+        new Error('lost'),
+      );
       const endless$ = cold('-a-a-a-a-', { a: chunk(0, 1) });
       expectObservable(endless$.pipe(toWav()), '^--!').toBe('ha-', { h: wavHeader(), a: Uint8Array.from([1]) });
       expectSubscriptions(endless$.subscriptions).toBe('^--!');
@@ -45,12 +49,18 @@ describe('toWav', () => {
   it('does not copy the chunk bytes', () => {
     const data = Uint8Array.from([1, 2, 3, 4]);
     const out: Uint8Array[] = [];
-    of<AudioChunk>({ data, index: 0, offset: 0, traceId: 't' }).pipe(toWav()).subscribe((bytes) => out.push(bytes));
+    of<AudioChunk>({ data, index: 0, offset: 0, traceId: 't' })
+      .pipe(toWav())
+      .subscribe((bytes) => out.push(bytes));
     expect(out[1]).to.equal(data);
   });
 
   it('gives a file an independent reader parses back (rate, channels, bits, data)', async () => {
-    for (const [audioFormat, bits] of [['pcm', 16], ['alaw', 8], ['ulaw', 8]] as const) {
+    for (const [audioFormat, bits] of [
+      ['pcm', 16],
+      ['alaw', 8],
+      ['ulaw', 8],
+    ] as const) {
       const file = await lastValueFrom(of(chunk(0, 1, 2, 3), chunk(1, 4, 5, 6)).pipe(toWav({ audioFormat, sampleRate: 16000 }), collectAudio()));
       const parsed = parseWav(file);
       expect(parsed.fmt).to.include({ sampleRate: 16000, numChannels: 1, bitsPerSample: bits });

@@ -6,7 +6,17 @@
  */
 import { expect } from 'chai';
 import { createServer, type AddressInfo } from 'node:net';
-import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisClient, type SisEvent } from '../../lib/index.js';
+import {
+  SisConnectionError,
+  SisError,
+  SisHandshakeError,
+  SisProtocolError,
+  SisServiceError,
+  SisTimeoutError,
+  createSisClient,
+  type SisClient,
+  type SisEvent,
+} from '../../lib/index.js';
 import { startEmulator, type Emulator, type EmulatorOptions, type Fault, type FaultPoint } from '../../lib/emulator/index.js';
 import { activeResources, record, resourceGrowth, SocketWatch, StrayNotifications, type Recording, type Terminal } from './support.js';
 
@@ -120,7 +130,13 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
 
   const startWith = async (options: EmulatorOptions = {}): Promise<void> => {
     emulator = await startEmulator({ port: 0, frameBytes: 640, ...options });
-    client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token: emulator.token }, timeouts: TIMEOUTS, maxPayload: MAX_PAYLOAD });
+    client = createSisClient({
+      endpoint: emulator.url,
+      projectId: emulator.projectId,
+      auth: { token: emulator.token },
+      timeouts: TIMEOUTS,
+      maxPayload: MAX_PAYLOAD,
+    });
   };
 
   beforeEach(() => {
@@ -145,7 +161,9 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
   const check = (recording: Recording<SisEvent>, terminal: Terminal, expected: Expected): void => {
     expect(recording.terminals, 'terminal notifications').to.have.length(1);
     if ('anyOf' in expected) {
-      const fits = expected.anyOf.filter((outcome) => ('complete' in outcome ? terminal.kind === 'complete' : terminal.kind === 'error' && terminal.error instanceof outcome.error));
+      const fits = expected.anyOf.filter((outcome) =>
+        'complete' in outcome ? terminal.kind === 'complete' : terminal.kind === 'error' && terminal.error instanceof outcome.error,
+      );
       expect(fits, `one of the expected outcomes, got ${terminal.kind === 'error' ? String(terminal.error) : 'complete'}`).to.have.length.above(0);
       for (const outcome of fits) check(recording, terminal, outcome);
       return;
@@ -155,13 +173,19 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
       if (terminal.kind === 'error') throw terminal.error;
       expect(recording.values.at(-1)?.type).to.equal('end');
       if (expected.chunks !== undefined) expect(chunks, 'audio chunks').to.equal(expected.chunks);
-      expect(recording.values.filter((e) => e.type === 'unknown'), 'unknown events').to.have.length(expected.unknown ?? 0);
+      expect(
+        recording.values.filter((e) => e.type === 'unknown'),
+        'unknown events',
+      ).to.have.length(expected.unknown ?? 0);
       return;
     }
     expect(terminal.kind, 'terminal').to.equal('error');
     const error = terminal.kind === 'error' ? terminal.error : undefined;
     expect(error).to.be.instanceOf(expected.error);
-    expect(recording.values.some((e) => e.type === 'end'), 'an end event before an error').to.equal(false);
+    expect(
+      recording.values.some((e) => e.type === 'end'),
+      'an end event before an error',
+    ).to.equal(false);
     if (!(error instanceof SisError)) return;
     if (expected.fields !== undefined) expect(error).to.include(expected.fields);
     if (expected.message !== undefined) expect(error.message).to.match(expected.message);
@@ -207,7 +231,10 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
     after(() => emulator.close());
     for (const { phase, at } of POINTS) {
       it(`at ${phase}`, () =>
-        runFault({ kind: 'error', at, errorCode: 'SIS.0414' }, afterEnd({ error: SisServiceError, fields: { errorCode: 'SIS.0414', reason: undefined, retryable: true }, traceId: true }, at)));
+        runFault(
+          { kind: 'error', at, errorCode: 'SIS.0414' },
+          afterEnd({ error: SisServiceError, fields: { errorCode: 'SIS.0414', reason: undefined, retryable: true }, traceId: true }, at),
+        ));
     }
   });
 
@@ -216,7 +243,10 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
     after(() => emulator.close());
     for (const status of [401, 403, 404, 429, 500, 503]) {
       it(`reject-handshake ${status}`, () =>
-        runFault({ kind: 'reject-handshake', status }, { error: SisHandshakeError, fields: { status, retryable: status === 429 || status >= 500 }, traceId: false }));
+        runFault(
+          { kind: 'reject-handshake', status },
+          { error: SisHandshakeError, fields: { status, retryable: status === 429 || status >= 500 }, traceId: false },
+        ));
     }
     it('nothing listens on the port (connection refused)', async () => {
       await emulator.idle();

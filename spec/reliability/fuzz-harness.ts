@@ -7,7 +7,16 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { BehaviorSubject, VirtualTimeScheduler, type Subscription } from 'rxjs';
-import { SisConnectionError, SisError, SisHandshakeError, SisProtocolError, SisServiceError, SisTimeoutError, createSisClient, type SisEvent } from '../../lib/index.js';
+import {
+  SisConnectionError,
+  SisError,
+  SisHandshakeError,
+  SisProtocolError,
+  SisServiceError,
+  SisTimeoutError,
+  createSisClient,
+  type SisEvent,
+} from '../../lib/index.js';
 import { decodeServerFrame } from '../../lib/protocol/decode.js';
 import type { Timeouts } from '../../lib/session/options.js';
 import type { SocketListener, TransportFailure, WebSocketFactory } from '../../lib/transport/websocket-like.js';
@@ -61,10 +70,16 @@ const validFrame: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   { arbitrary: fc.record({ resp_type: fc.constant('END'), trace_id: traceId, reason: fc.constant('NORMAL') }), weight: 3 },
   { arbitrary: fc.record({ resp_type: fc.constant('END'), trace_id: traceId, reason: fc.constant('ERROR') }), weight: 1 },
   {
-    arbitrary: fc.record({ resp_type: fc.constant('ERROR'), trace_id: traceId, error_code: errorCode, error_msg: fc.string({ maxLength: 12 }) }, { requiredKeys: ['resp_type', 'error_code', 'error_msg'] }),
+    arbitrary: fc.record(
+      { resp_type: fc.constant('ERROR'), trace_id: traceId, error_code: errorCode, error_msg: fc.string({ maxLength: 12 }) },
+      { requiredKeys: ['resp_type', 'error_code', 'error_msg'] },
+    ),
     weight: 1,
   },
-  { arbitrary: fc.record({ resp_type: fc.constant('FATAL_ERROR'), trace_id: traceId, error_code: errorCode, error_msg: fc.string({ maxLength: 12 }) }), weight: 1 },
+  {
+    arbitrary: fc.record({ resp_type: fc.constant('FATAL_ERROR'), trace_id: traceId, error_code: errorCode, error_msg: fc.string({ maxLength: 12 }) }),
+    weight: 1,
+  },
   { arbitrary: fc.record({ resp_type: fc.constant('RESULT'), trace_id: traceId, result: fc.array(subtitleItem, { maxLength: 3 }) }), weight: 2 },
 );
 
@@ -78,7 +93,10 @@ const wrongTypes = fc.tuple(validFrame, fc.nat(), fc.oneof(fc.jsonValue({ maxDep
 });
 
 const unknownType = fc
-  .tuple(fc.string({ maxLength: 12 }).filter((type) => !KNOWN.has(type)), fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }))
+  .tuple(
+    fc.string({ maxLength: 12 }).filter((type) => !KNOWN.has(type)),
+    fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+  )
   .map(([type, extra]) => JSON.stringify({ ...extra, resp_type: type }));
 
 export const textFrame: fc.Arbitrary<string> = fc.oneof(
@@ -86,7 +104,13 @@ export const textFrame: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: unknownType, weight: 3 },
   { arbitrary: wrongTypes, weight: 3 },
   // truncated JSON
-  { arbitrary: fc.tuple(validFrame, fc.nat()).map(([frame, n]) => { const json = JSON.stringify(frame); return json.slice(0, n % json.length); }), weight: 2 },
+  {
+    arbitrary: fc.tuple(validFrame, fc.nat()).map(([frame, n]) => {
+      const json = JSON.stringify(frame);
+      return json.slice(0, n % json.length);
+    }),
+    weight: 2,
+  },
   // any JSON at all: numbers, arrays, null, strings…
   { arbitrary: fc.json({ maxDepth: 2 }), weight: 1 },
   // not JSON
@@ -96,9 +120,16 @@ export const textFrame: fc.Arbitrary<string> = fc.oneof(
 // ---- actions -------------------------------------------------------------------------------------
 
 const failure: fc.Arbitrary<TransportFailure> = fc.oneof(
-  fc.record({ kind: fc.constant('network' as const), message: fc.constantFrom('read ECONNRESET', 'socket hang up', 'Invalid WebSocket frame: invalid opcode 7') }),
+  fc.record({
+    kind: fc.constant('network' as const),
+    message: fc.constantFrom('read ECONNRESET', 'socket hang up', 'Invalid WebSocket frame: invalid opcode 7'),
+  }),
   fc.constant({ kind: 'frame-too-large' as const, limit: MAX_PAYLOAD }),
-  fc.record({ kind: fc.constant('handshake-rejected' as const), status: fc.integer({ min: 100, max: 599 }), body: fc.oneof(fc.string({ maxLength: 20 }), fc.json({ maxDepth: 1 })) }),
+  fc.record({
+    kind: fc.constant('handshake-rejected' as const),
+    status: fc.integer({ min: 100, max: 599 }),
+    body: fc.oneof(fc.string({ maxLength: 20 }), fc.json({ maxDepth: 1 })),
+  }),
 );
 
 export const action: fc.Arbitrary<Action> = fc.oneof(
@@ -128,9 +159,17 @@ const end: Action = { kind: 'text', text: JSON.stringify({ resp_type: 'END', tra
 const error: Action = { kind: 'text', text: JSON.stringify({ resp_type: 'ERROR', trace_id: TRACE, error_code: 'SIS.0401', error_msg: 'synthesis error' }) };
 
 /** Most runs begin like a real session, so that every state (failing after an ERROR too) is reached often. */
-const prefix = fc.constantFrom<readonly Action[]>([], [open], [open, start], [open, start, audio, audio], [open, start, audio, error], [open, start, audio, end]);
+const prefix = fc.constantFrom<readonly Action[]>(
+  [],
+  [open],
+  [open, start],
+  [open, start, audio, audio],
+  [open, start, audio, error],
+  [open, start, audio, end],
+);
 
-const ms = (max: number): fc.Arbitrary<number> => fc.oneof({ arbitrary: fc.integer({ min: 1, max }), weight: 5 }, { arbitrary: fc.constant(Infinity), weight: 1 });
+const ms = (max: number): fc.Arbitrary<number> =>
+  fc.oneof({ arbitrary: fc.integer({ min: 1, max }), weight: 5 }, { arbitrary: fc.constant(Infinity), weight: 1 });
 
 export const timeouts: fc.Arbitrary<Timeouts> = fc.record({
   connect: ms(300),
@@ -312,7 +351,8 @@ export const runScenario = (scenario: Scenario): Outcome => {
       const before = terminals;
       deliver(act);
       invariants();
-      if (terminals > before && terminal?.kind !== 'unsubscribed') expect(endCalls.every((call) => call.step === step) || closeSeenBeforeEnd, 'closed at the moment it ended').to.equal(true);
+      if (terminals > before && terminal?.kind !== 'unsubscribed')
+        expect(endCalls.every((call) => call.step === step) || closeSeenBeforeEnd, 'closed at the moment it ended').to.equal(true);
     }
     // The script is over: let every timer run.
     step = scenario.actions.length;
@@ -328,12 +368,21 @@ export const runScenario = (scenario: Scenario): Outcome => {
     }
 
     checkEvents(events, terminal);
-    if (terminal?.kind === 'error') checkError(terminal.error, cause, { errorFrameSeen, sendThrows: scenario.sendThrows, timeouts: scenario.timeouts, actions: scenario.actions, step: Math.min(step, scenario.actions.length) });
+    if (terminal?.kind === 'error')
+      checkError(terminal.error, cause, {
+        errorFrameSeen,
+        sendThrows: scenario.sendThrows,
+        timeouts: scenario.timeouts,
+        actions: scenario.actions,
+        step: Math.min(step, scenario.actions.length),
+      });
     if (terminal?.kind === 'complete') expect(cause, 'completes only on a text frame (END)').to.equal('text');
     const call = endCalls[0];
     if (call !== undefined) {
       const opened = events.some((e) => e.type === 'open') || (cause === 'open' && scenario.sendThrows);
-      expect(call, 'close(1000) once open, terminate() while connecting').to.deep.equal(opened ? { how: 'close', code: 1000, step: call.step } : { how: 'terminate', code: undefined, step: call.step });
+      expect(call, 'close(1000) once open, terminate() while connecting').to.deep.equal(
+        opened ? { how: 'close', code: 1000, step: call.step } : { how: 'terminate', code: undefined, step: call.step },
+      );
     }
     return { events, terminal, cause };
   } finally {
@@ -344,8 +393,14 @@ export const runScenario = (scenario: Scenario): Outcome => {
 /** The events tell a possible story: open, start, audio/subtitle/unknown…, end. */
 const checkEvents = (events: readonly SisEvent[], terminal: Outcome['terminal']): void => {
   const types = events.map((e) => e.type);
-  expect(types.filter((t) => t === 'open'), 'open events').to.have.length.at.most(1);
-  expect(types.filter((t) => t === 'start'), 'start events').to.have.length.at.most(1);
+  expect(
+    types.filter((t) => t === 'open'),
+    'open events',
+  ).to.have.length.at.most(1);
+  expect(
+    types.filter((t) => t === 'start'),
+    'start events',
+  ).to.have.length.at.most(1);
   const openAt = types.indexOf('open');
   const startAt = types.indexOf('start');
   if (startAt >= 0) expect(openAt, 'open before start').to.be.within(0, startAt);
@@ -381,7 +436,10 @@ const checkError = (error: SisError, cause: Cause | undefined, context: ErrorCon
   expect(error.retryable).to.be.a('boolean');
   const act = context.actions[context.step];
   const oneOf = (...classes: (abstract new (...args: never[]) => SisError)[]): void => {
-    expect(classes.some((c) => error instanceof c), `${error.name} (${error.message}) on ${String(cause)}`).to.equal(true);
+    expect(
+      classes.some((c) => error instanceof c),
+      `${error.name} (${error.message}) on ${String(cause)}`,
+    ).to.equal(true);
   };
   // After an ERROR frame the session is lost: whatever ends it, the service's error is the one reported.
   if (context.errorFrameSeen) return oneOf(SisServiceError);

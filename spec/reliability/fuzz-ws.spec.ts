@@ -60,7 +60,9 @@ const write: fc.Arbitrary<Write> = fc.oneof(
   { arbitrary: fc.constant(bytes('invalid utf-8 text', frame(1, Uint8Array.from([0xff, 0xfe, 0xc3])))), weight: 1 },
   { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 16 }).map((b) => bytes('raw bytes', b)), weight: 2 },
   {
-    arbitrary: fc.tuple(fc.oneof(fc.constantFrom(1000, 1001, 1002, 1005, 1006, 1011, 1015, 3000, 4999), fc.integer({ min: 0, max: 65_535 })), fc.string({ maxLength: 10 })).map(([code, reason]) => bytes('close frame', closeFrame(code, reason))),
+    arbitrary: fc
+      .tuple(fc.oneof(fc.constantFrom(1000, 1001, 1002, 1005, 1006, 1011, 1015, 3000, 4999), fc.integer({ min: 0, max: 65_535 })), fc.string({ maxLength: 10 }))
+      .map(([code, reason]) => bytes('close frame', closeFrame(code, reason))),
     weight: 2,
   },
   { arbitrary: fc.constant(bytes('empty close frame', frame(8, new Uint8Array(0)))), weight: 1 },
@@ -76,7 +78,14 @@ const write: fc.Arbitrary<Write> = fc.oneof(
 
 const handshake: fc.Arbitrary<Handshake> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'upgrade' as const }), weight: 16 },
-  { arbitrary: fc.record({ kind: fc.constant('reject' as const), status: fc.integer({ min: 200, max: 599 }).filter((s) => s !== 204 && s !== 304 && s !== 101), body: fc.oneof(fc.string({ maxLength: 30 }), fc.constant('{"error_code":"APIG.0301","error_msg":"no","request_id":"r"}')) }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('reject' as const),
+      status: fc.integer({ min: 200, max: 599 }).filter((s) => s !== 204 && s !== 304 && s !== 101),
+      body: fc.oneof(fc.string({ maxLength: 30 }), fc.constant('{"error_code":"APIG.0301","error_msg":"no","request_id":"r"}')),
+    }),
+    weight: 2,
+  },
   { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 40 }).map((b) => ({ kind: 'garbage' as const, bytes: b })), weight: 1 },
   { arbitrary: fc.constant({ kind: 'hang-up' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'silence' as const }), weight: 1 },
@@ -86,7 +95,9 @@ const START = bytes('START', textFrame({ resp_type: 'START', trace_id: 't' }));
 const script: fc.Arbitrary<Script> = fc.record({
   handshake,
   // Often a real beginning, so that the later states are reached.
-  writes: fc.tuple(fc.constantFrom<readonly Write[]>([], [START], [START, bytes('audio', frame(2, new Uint8Array(4)))]), fc.array(write, { maxLength: 12 })).map(([first, rest]) => [...first, ...rest]),
+  writes: fc
+    .tuple(fc.constantFrom<readonly Write[]>([], [START], [START, bytes('audio', frame(2, new Uint8Array(4)))]), fc.array(write, { maxLength: 12 }))
+    .map(([first, rest]) => [...first, ...rest]),
   leaveAfter: fc.option(fc.nat(6)),
 });
 
@@ -95,7 +106,9 @@ const play = async (connection: RawConnection, s: Script): Promise<void> => {
   const { socket } = connection;
   switch (s.handshake.kind) {
     case 'reject':
-      socket.end(`HTTP/1.1 ${s.handshake.status} X\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(s.handshake.body)}\r\nConnection: close\r\n\r\n${s.handshake.body}`);
+      socket.end(
+        `HTTP/1.1 ${s.handshake.status} X\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(s.handshake.body)}\r\nConnection: close\r\n\r\n${s.handshake.body}`,
+      );
       return;
     case 'garbage':
       socket.end(s.handshake.bytes);

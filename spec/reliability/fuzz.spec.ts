@@ -17,9 +17,7 @@ const comparable = (outcome: Outcome): unknown => ({
   events: outcome.events.filter((e) => e.type !== 'unknown'),
   cause: outcome.cause,
   terminal:
-    outcome.terminal?.kind === 'error'
-      ? { class: outcome.terminal.error.constructor.name, ...withoutPosition(outcome.terminal.error) }
-      : outcome.terminal,
+    outcome.terminal?.kind === 'error' ? { class: outcome.terminal.error.constructor.name, ...withoutPosition(outcome.terminal.error) } : outcome.terminal,
 });
 
 // The message and `at` of an error count the frames received, unknown ones included.
@@ -61,14 +59,20 @@ describe('fuzzing the session over a fake socket (fast-check, virtual time)', fu
     const body = fc.array(
       fc.oneof(
         fc.uint8Array({ minLength: 1, maxLength: 6 }).map((data): Action => ({ kind: 'binary', data })),
-        fc.constant<Action>({ kind: 'text', text: JSON.stringify({ resp_type: 'RESULT', trace_id: 't', result: [{ start_time: 0, end_time: 10, text: '你' }] }) }),
+        fc.constant<Action>({
+          kind: 'text',
+          text: JSON.stringify({ resp_type: 'RESULT', trace_id: 't', result: [{ start_time: 0, end_time: 10, text: '你' }] }),
+        }),
         fc.constant(UNKNOWN),
         fc.constant<Action>({ kind: 'activity' }),
         fc.integer({ min: 0, max: 50 }).map((ms): Action => ({ kind: 'wait', ms })),
       ),
       { maxLength: 12 },
     );
-    const tail = fc.array(action.filter((a) => a.kind !== 'unsubscribe'), { maxLength: 10 });
+    const tail = fc.array(
+      action.filter((a) => a.kind !== 'unsubscribe'),
+      { maxLength: 10 },
+    );
     fc.assert(
       fc.property(body, tail, (middle, after) => {
         const actions: Action[] = [

@@ -9,7 +9,16 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SisError, SisOverflowError, SisProtocolError, SisTimeoutError, createSisClient, type SisClient, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
+import {
+  SisError,
+  SisOverflowError,
+  SisProtocolError,
+  SisTimeoutError,
+  createSisClient,
+  type SisClient,
+  type SisConnectionOptions,
+  type SisEvent,
+} from '../../lib/index.js';
 import { toReadable } from '../../lib/node/index.js';
 import { binaryFrame, END, frameHeader, rawPeer, START, stream, type RawConnection, type RawPeer } from './peers.js';
 import { activeResources, heapAfterGc, liveBytes, MiB, record, resourceGrowth, SocketWatch, StrayNotifications, type ResourceCounts } from './support.js';
@@ -156,8 +165,7 @@ describe('slow and hostile peers', () => {
         const usage = process.memoryUsage();
         peak = Math.max(peak, usage.heapUsed + usage.arrayBuffers - base);
       };
-      const onSocket = (message: unknown): void =>
-        void (message as { socket: Socket }).socket.on('data', (data: Buffer) => (received += data.length));
+      const onSocket = (message: unknown): void => void (message as { socket: Socket }).socket.on('data', (data: Buffer) => (received += data.length));
       subscribe('net.client.socket', onSocket);
       let written: Promise<number> | undefined;
       peer = await rawPeer((connection) => {
@@ -253,8 +261,7 @@ describe('slow and hostile peers', () => {
      */
     const slowConsumer = () => {
       const seen = { bytes: 0, received: 0, held: 0, heap: 0 };
-      const onSocket = (message: unknown): void =>
-        void (message as { socket: Socket }).socket.on('data', (data: Buffer) => (seen.received += data.length));
+      const onSocket = (message: unknown): void => void (message as { socket: Socket }).socket.on('data', (data: Buffer) => (seen.received += data.length));
       subscribe('net.client.socket', onSocket);
       const base = heapAfterGc();
       const writable = new Writable({
@@ -281,7 +288,10 @@ describe('slow and hostile peers', () => {
       const client = clientFor(await floodServer());
       baseline();
       const { writable, seen } = slowConsumer();
-      await pipeline(toReadable((paused$) => client.synthesize$({ text: 'x' }, { paused$ })), writable);
+      await pipeline(
+        toReadable((paused$) => client.synthesize$({ text: 'x' }, { paused$ })),
+        writable,
+      );
       expect(seen.bytes).to.equal(TOTAL);
       expect(seen.held, `at most ${(seen.held / MiB).toFixed(2)} MiB held`).to.be.below(4 * MiB);
       expect(seen.heap, `heap growth ${(seen.heap / MiB).toFixed(1)} MiB`).to.be.below(8 * MiB);

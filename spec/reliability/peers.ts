@@ -78,10 +78,7 @@ const clientFrames = (data: Buffer): { frames: { opcode: number; payload: Buffer
  * (or at once with `{ raw: true }`, for servers that never answer anything). It ignores the client's
  * close frame unless `answerClose` is set.
  */
-export const rawPeer = async (
-  onConnection: (connection: RawConnection) => void,
-  options: { raw?: boolean; answerClose?: boolean } = {},
-): Promise<RawPeer> => {
+export const rawPeer = async (onConnection: (connection: RawConnection) => void, options: { raw?: boolean; answerClose?: boolean } = {}): Promise<RawPeer> => {
   const connections: RawConnection[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -103,7 +100,9 @@ export const rawPeer = async (
       },
       upgrade: () => {
         const key = /sec-websocket-key: *(.*)\r\n/i.exec(head)?.[1] ?? '';
-        const accept = createHash('sha1').update(key + GUID).digest('base64');
+        const accept = createHash('sha1')
+          .update(key + GUID)
+          .digest('base64');
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
         upgraded = true;
         received = Buffer.alloc(0);
@@ -133,7 +132,8 @@ export const rawPeer = async (
       for (const frame of frames) {
         if (frame.opcode === 1) for (const resolve of waiting.splice(0)) resolve(frame.payload.toString('utf8'));
         // A polite peer answers a close frame with one, then ends the TCP connection.
-        if (frame.opcode === 8 && options.answerClose === true && socket.writable) socket.end(Buffer.concat([frameHeader(8, frame.payload.length), frame.payload]));
+        if (frame.opcode === 8 && options.answerClose === true && socket.writable)
+          socket.end(Buffer.concat([frameHeader(8, frame.payload.length), frame.payload]));
       }
     });
   });

@@ -5,7 +5,21 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
 import { BehaviorSubject, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
-import { SisConnectionError, type SisError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, synthesize$, type AudioChunk, type SisClient, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
+import {
+  SisConnectionError,
+  type SisError,
+  SisHandshakeError,
+  SisProtocolError,
+  SisRequestError,
+  SisServiceError,
+  SisTimeoutError,
+  createSisClient,
+  synthesize$,
+  type AudioChunk,
+  type SisClient,
+  type SisConnectionOptions,
+  type SisEvent,
+} from '../../lib/index.js';
 import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions, type Fault } from '../../lib/emulator/index.js';
 import { resolveRequest, toStartCommand, type SynthesisRequest } from '../../lib/protocol/request.js';
 import { errorOf } from '../helpers/errors.js';
@@ -52,7 +66,14 @@ describe('synthesize$ against the emulator', () => {
     const [record] = emulator.sessions;
     expect(chunks.every((c) => c.traceId === record?.traceId)).to.equal(true);
     expect(record?.ending).to.equal('end-normal');
-    expect(record?.command?.config).to.deep.equal({ audio_format: 'pcm', sample_rate: '16000', property: 'chinese_xiaoyan_common', speed: 100, pitch: 0, volume: 80 });
+    expect(record?.command?.config).to.deep.equal({
+      audio_format: 'pcm',
+      sample_rate: '16000',
+      property: 'chinese_xiaoyan_common',
+      speed: 100,
+      pitch: 0,
+      volume: 80,
+    });
   });
 
   it('sends the token and the enterprise project id in the handshake', async () => {
@@ -189,7 +210,9 @@ describe('synthesize$ against the emulator', () => {
           server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
         });
       });
-      const error = await errorOf(lastValueFrom(synthesize$({ text: 'x' }, { endpoint: `ws://127.0.0.1:${closedPort}`, projectId: 'p', auth: { token: 't' } })));
+      const error = await errorOf(
+        lastValueFrom(synthesize$({ text: 'x' }, { endpoint: `ws://127.0.0.1:${closedPort}`, projectId: 'p', auth: { token: 't' } })),
+      );
       expect(error).to.be.instanceOf(SisConnectionError);
       expect(error.message).to.include('ECONNREFUSED');
     });

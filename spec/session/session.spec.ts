@@ -1,7 +1,19 @@
 import { expect } from 'chai';
 import { NEVER, type Observable, of, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisAuthError, SisConnectionError, SisHandshakeError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError, createSisClient, type AudioChunk, type SisConnectionOptions, type SisEvent } from '../../lib/index.js';
+import {
+  SisAuthError,
+  SisConnectionError,
+  SisHandshakeError,
+  SisProtocolError,
+  SisRequestError,
+  SisServiceError,
+  SisTimeoutError,
+  createSisClient,
+  type AudioChunk,
+  type SisConnectionOptions,
+  type SisEvent,
+} from '../../lib/index.js';
 import {
   TRACE,
   activity,
@@ -22,11 +34,7 @@ import { createTestScheduler } from '../helpers/marbles.js';
 const URL = 'ws://127.0.0.1:9/v1/project-1/rtts';
 const TOKEN = 'token-for-marble-tests';
 
-const setup = (
-  scheduler: TestScheduler,
-  script: Observable<ServerAction>,
-  extra: Partial<SisConnectionOptions> = {},
-) => {
+const setup = (scheduler: TestScheduler, script: Observable<ServerAction>, extra: Partial<SisConnectionOptions> = {}) => {
   const fake = fakeSockets(scheduler, () => script);
   const client = createSisClient({
     endpoint: 'ws://127.0.0.1:9',
@@ -179,7 +187,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const script = cold('-o-s-a-x', v);
         const { client } = setup(scheduler, script);
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('-----a-#', { a: chunk(0, 0, 1, 2) }, new SisServiceError({ traceId: TRACE, reason: 'ERROR' }));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '-----a-#',
+          { a: chunk(0, 0, 1, 2) },
+          new SisServiceError({ traceId: TRACE, reason: 'ERROR' }),
+        );
         expectSubscriptions(script.subscriptions).toBe('^------!');
       });
     });
@@ -198,14 +210,22 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
     it('errors on an ERROR frame alone once timeouts.errorGrace has passed, ignoring audio after it', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const { client } = setup(scheduler, cold('-o-s-r-a', v));
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('----- 20ms #', {}, new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '----- 20ms #',
+          {},
+          new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }),
+        );
       });
     });
 
     it('keeps the service error when a malformed frame follows an ERROR frame', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const { client } = setup(scheduler, cold('-o-s-r-j', { ...v, j: text('{"resp_type":') }));
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('-------#', {}, new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '-------#',
+          {},
+          new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }),
+        );
       });
     });
 
@@ -223,7 +243,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
     it('reports the service error, not a timeout, when timeouts.total runs out while it waits for END after ERROR', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const { client } = setup(scheduler, cold('-o-s-r', v), { timeouts: { total: 10, errorGrace: 20 } });
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('10ms #', {}, new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '10ms #',
+          {},
+          new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0032', errorMsg: "'audio_format' is invalid" }),
+        );
       });
     });
 
@@ -244,7 +268,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         expectObservable(client.synthesize$({ text: 'x' })).toBe(
           '-----a-#',
           { a: chunk(0, 0, 1, 2) },
-          new SisConnectionError('connection closed after START and 1 audio frame (2 frames received) (code 1006)', { closeCode: 1006, closeReason: '', traceId: TRACE }),
+          new SisConnectionError('connection closed after START and 1 audio frame (2 frames received) (code 1006)', {
+            closeCode: 1006,
+            closeReason: '',
+            traceId: TRACE,
+          }),
         );
         flush();
         // The server closed it: nothing left to close.
@@ -265,7 +293,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
     it('errors with SisConnectionError on a network failure while connecting, and terminates the socket', () => {
       scheduler.run(({ cold, expectObservable, flush }) => {
         const { fake, client } = setup(scheduler, cold('--n', { n: fail({ kind: 'network', message: 'connect ECONNREFUSED 127.0.0.1:9' }) }));
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('--#', {}, new SisConnectionError('connection failed while connecting: connect ECONNREFUSED 127.0.0.1:9'));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '--#',
+          {},
+          new SisConnectionError('connection failed while connecting: connect ECONNREFUSED 127.0.0.1:9'),
+        );
         flush();
         expect(fake.sockets[0]?.endedBy).to.deep.equal([{ how: 'terminate', at: 2 }]);
       });
@@ -288,7 +320,12 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       ['END/NORMAL before START', '-o-e', v, 'END before the START response'],
       ['RESULT before START', '-o-t', { ...v, t: text({ resp_type: 'RESULT', trace_id: TRACE, result: [] }) }, 'a RESULT frame before the START response'],
       ['a frame that is not JSON', '-o-s-j', { ...v, j: text('{"resp_type":') }, 'a text frame that is not JSON: "{\\"resp_type\\":"'],
-      ['a frame without resp_type', '-o-s-j', { ...v, j: text({ trace_id: TRACE }) }, `a frame without a string resp_type: ${JSON.stringify(JSON.stringify({ trace_id: TRACE }))}`],
+      [
+        'a frame without resp_type',
+        '-o-s-j',
+        { ...v, j: text({ trace_id: TRACE }) },
+        `a frame without a string resp_type: ${JSON.stringify(JSON.stringify({ trace_id: TRACE }))}`,
+      ],
       [
         'a known frame with a mistyped field',
         '-o-s-j',
@@ -340,7 +377,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const script = cold('-o-s-a 29ms a 29ms a 29ms a', v);
         const { client } = setup(scheduler, script);
         const a = (i: number) => chunk(i, i * 2, 1, 2);
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('-----a 29ms b 29ms c 29ms d 49ms #', { a: a(0), b: a(1), c: a(2), d: a(3) }, new SisTimeoutError('idle', 50, TRACE));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '-----a 29ms b 29ms c 29ms d 49ms #',
+          { a: a(0), b: a(1), c: a(2), d: a(3) },
+          new SisTimeoutError('idle', 50, TRACE),
+        );
       });
     });
 
@@ -358,7 +399,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const script = cold('-o-s-a 29ms a 29ms a 29ms a', v);
         const { client } = setup(scheduler, script, { timeouts: { connect: 50, firstAudio: 50, idle: 50, total: 70 } });
         const a = (i: number) => chunk(i, i * 2, 1, 2);
-        expectObservable(client.synthesize$({ text: 'x' })).toBe('-----a 29ms b 29ms c 4ms #', { a: a(0), b: a(1), c: a(2) }, new SisTimeoutError('total', 70, TRACE));
+        expectObservable(client.synthesize$({ text: 'x' })).toBe(
+          '-----a 29ms b 29ms c 4ms #',
+          { a: a(0), b: a(1), c: a(2) },
+          new SisTimeoutError('total', 70, TRACE),
+        );
       });
     });
   });
@@ -369,7 +414,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const script = cold('-o-s-a', v);
         const paused$ = hot('-------t 72ms f', { t: true, f: false });
         const { fake, client } = setup(scheduler, script);
-        expectObservable(client.synthesize$({ text: 'x' }, { paused$ })).toBe('-----a 74ms 50ms #', { a: chunk(0, 0, 1, 2) }, new SisTimeoutError('idle', 50, TRACE));
+        expectObservable(client.synthesize$({ text: 'x' }, { paused$ })).toBe(
+          '-----a 74ms 50ms #',
+          { a: chunk(0, 0, 1, 2) },
+          new SisTimeoutError('idle', 50, TRACE),
+        );
         expectSubscriptions(paused$.subscriptions).toBe('^ 129ms !');
         flush();
         expect(fake.sockets[0]?.flow).to.deep.equal([
@@ -463,7 +512,11 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
           },
         });
         const empty = setup(scheduler, cold('-o'), { auth: { token: () => '' } });
-        expectObservable(boom.client.synthesize$({ text: 'x' })).toBe('#', {}, new SisAuthError('the token provider failed (see error.cause)', { retryable: true, cause: new Error('vault unreachable') }));
+        expectObservable(boom.client.synthesize$({ text: 'x' })).toBe(
+          '#',
+          {},
+          new SisAuthError('the token provider failed (see error.cause)', { retryable: true, cause: new Error('vault unreachable') }),
+        );
         expectObservable(empty.client.synthesize$({ text: 'x' })).toBe('#', {}, new SisAuthError('the token provider gave an empty token'));
         flush();
         expect(boom.fake.sockets).to.have.length(0);

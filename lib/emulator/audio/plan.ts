@@ -90,7 +90,14 @@ export const planAudio = (text: string, sampleRate: number, speed: number, pitch
   const closeWord = (): void => {
     if (wordStart === undefined) return;
     const from = wordStart;
-    words.push({ text: syllables.slice(from).map((s) => s.char).join(''), from, to: syllables.length });
+    words.push({
+      text: syllables
+        .slice(from)
+        .map((s) => s.char)
+        .join(''),
+      from,
+      to: syllables.length,
+    });
     wordStart = undefined;
   };
   for (const char of text) {
