@@ -7,6 +7,7 @@
  * logged, serialised or shown as it is.
  */
 import { channel } from 'node:diagnostics_channel';
+import type { SentenceRef } from './speak/events.js';
 
 /**
  * Observability hook: every {@link SisError} is published on this `node:diagnostics_channel` channel
@@ -30,6 +31,8 @@ export type SisErrorCode =
   | 'FILE_ERROR'
   | 'PART_FAILED'
   | 'ITEM_FAILED'
+  | 'SENTENCE_FAILED'
+  | 'INPUT_FAILED'
   | 'BUFFER_OVERFLOW';
 
 /**
@@ -181,14 +184,18 @@ export class SisConnectionError extends SisError {
 }
 
 /** Which wait ran out. */
-export type TimeoutPhase = 'connect' | 'firstAudio' | 'idle' | 'total';
+export type TimeoutPhase = 'connect' | 'firstAudio' | 'idle' | 'total' | 'text';
 
 const phaseWords: Record<TimeoutPhase, string> = {
   connect: 'connecting',
   firstAudio: 'waiting for the first audio',
   idle: 'waiting for the next frame',
   total: 'the whole session',
+  text: 'waiting for the next text',
 };
+
+/** The option that sets each limit: `speak$`'s `textTimeout` is its own, the others are the client's `timeouts`. */
+const phaseOption = (phase: TimeoutPhase): string => (phase === 'text' ? 'textTimeout' : `timeouts.${phase}`);
 
 /** A configured time limit (`timeouts.connect`, `.firstAudio`, `.idle` or `.total`) ran out. */
 export class SisTimeoutError extends SisError {
@@ -196,7 +203,8 @@ export class SisTimeoutError extends SisError {
   readonly phase: TimeoutPhase;
   readonly timeoutMs: number;
   constructor(phase: TimeoutPhase, timeoutMs: number, traceId?: string) {
-    super(`timed out after ${timeoutMs} ms ${phaseWords[phase]} (timeouts.${phase})`, { traceId, retryable: true });
+    // Waiting longer for text does not make it come: only the service's limits are worth a retry.
+    super(`timed out after ${timeoutMs} ms ${phaseWords[phase]} (${phaseOption(phase)})`, { traceId, retryable: phase !== 'text' });
     this.phase = phase;
     this.timeoutMs = timeoutMs;
   }
@@ -324,6 +332,44 @@ export class SisItemError extends SisError {
   }
 }
 
+/** Enough of a sentence's text to recognise it in a message; the whole text is in `sentence.text`. */
+const excerpt = (text: string): string => {
+  const chars = [...text];
+  return JSON.stringify(chars.length <= 40 ? text : `${chars.slice(0, 39).join('')}…`);
+};
+
+/**
+ * One sentence of a real-time speech (`speak$` with `api: 'realtime'`) failed, and with it the speech;
+ * `cause` is that sentence's session error. Sentences before it were spoken in full.
+ */
+export class SisSentenceError extends SisError {
+  readonly code = 'SENTENCE_FAILED';
+  readonly sentence: SentenceRef;
+  /** The failed session's own error code (`SERVICE_ERROR`, `TIMEOUT` …). */
+  readonly causeCode: SisErrorCode;
+  constructor(details: { sentence: SentenceRef; cause: SisError }) {
+    super(`sentence ${details.sentence.index} (${excerpt(details.sentence.text)}) failed: ${details.cause.message}`, {
+      traceId: details.cause.traceId,
+      retryable: details.cause.retryable,
+      cause: details.cause,
+    });
+    this.sentence = { index: details.sentence.index, text: details.sentence.text };
+    this.causeCode = details.cause.code;
+  }
+}
+
+/** The text input of `speak$` failed: `cause` is the error `text$` sent. Every socket was closed. */
+export class SisInputError extends SisError {
+  readonly code = 'INPUT_FAILED';
+  constructor(details: { cause: unknown }) {
+    const cause = details.cause;
+    super(`the text input failed: ${cause instanceof Error ? cause.message : 'it sent an error that is not an Error (see error.cause)'}`, {
+      retryable: false,
+      cause,
+    });
+  }
+}
+
 /** A consumer that cannot pause its source fell too far behind: more was buffered than allowed. */
 export class SisOverflowError extends SisError {
   readonly code = 'BUFFER_OVERFLOW';
@@ -356,6 +402,8 @@ export type SisFailure =
   | SisFileError
   | SisPartError
   | SisItemError
+  | SisSentenceError
+  | SisInputError
   | SisOverflowError;
 
 /**

@@ -28,6 +28,24 @@ export type {
   UnknownEvent,
 } from './session/events.js';
 
+// Speaking text while it is written (an LLM's tokens): `client.speak$`, or pipeable.
+export { speak, type Speaker } from './speak/speak.js';
+export { sentences, type SentenceOptions } from './speak/sentences.js';
+export type { SpeakApi, SpeakOptions } from './speak/options.js';
+export type {
+  NoticeEvent,
+  SentenceEvent,
+  SentenceRef,
+  SentEvent,
+  SpeechAudioEvent,
+  SpeechChunk,
+  SpeechEndEvent,
+  SpeechEvent,
+  SpeechStartEvent,
+  SpeechUnknownEvent,
+  SpokenEvent,
+} from './speak/events.js';
+
 // Errors: `isSisError(e)` then `switch (e.code)`.
 export {
   ERROR_CHANNEL,
@@ -43,6 +61,8 @@ export {
   SisProtocolError,
   SisRequestError,
   SisServiceError,
+  SisSentenceError,
+  SisInputError,
   SisTimeoutError,
   isSisError,
   type Problem,

@@ -13,6 +13,8 @@ import {
   SisFileError,
   SisHandshakeError,
   SisItemError,
+  SisInputError,
+  SisSentenceError,
   SisOverflowError,
   SisPartError,
   SisProtocolError,
@@ -44,6 +46,8 @@ const everyClass: readonly SisFailure[] = [
   new SisFileError({ path: 'out.wav', operation: 'write', cause: Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }) }),
   new SisPartError({ part: 1, parts: 3, cause: service }),
   new SisItemError({ index: 4, cause: service }),
+  new SisSentenceError({ sentence: { index: 2, text: '第三句。' }, cause: service }),
+  new SisInputError({ cause: new Error('the model stopped') }),
   new SisOverflowError(1024, 'bytes'),
 ];
 
@@ -73,6 +77,10 @@ const describeFailure = (error: SisFailure): string => {
       return `${error.part}/${error.parts} ${error.causeCode}`;
     case 'ITEM_FAILED':
       return `${error.index} ${error.causeCode}`;
+    case 'SENTENCE_FAILED':
+      return `${error.sentence.index} ${error.causeCode}`;
+    case 'INPUT_FAILED':
+      return error.message;
     case 'BUFFER_OVERFLOW':
       return `${error.limit} ${error.unit}`;
     default: {
@@ -111,6 +119,8 @@ describe('errors', () => {
         'write out.wav ENOSPC',
         '1/3 SERVICE_ERROR',
         '4 SERVICE_ERROR',
+        '2 SERVICE_ERROR',
+        'the text input failed: the model stopped',
         '1024 bytes',
       ]);
     });
@@ -132,7 +142,15 @@ describe('errors', () => {
   describe('messages', () => {
     it('end with the trace id, once, whenever it is known', () => {
       const traced = everyClass.filter((e) => e.traceId !== undefined);
-      expect(traced.map((e) => e.code)).to.deep.equal(['CONNECTION_LOST', 'TIMEOUT', 'PROTOCOL_VIOLATION', 'SERVICE_ERROR', 'PART_FAILED', 'ITEM_FAILED']);
+      expect(traced.map((e) => e.code)).to.deep.equal([
+        'CONNECTION_LOST',
+        'TIMEOUT',
+        'PROTOCOL_VIOLATION',
+        'SERVICE_ERROR',
+        'PART_FAILED',
+        'ITEM_FAILED',
+        'SENTENCE_FAILED',
+      ]);
       for (const error of traced) {
         expect(error.message, error.name).to.match(/ \[trace trace-7\]$/);
         expect(error.message.split(TRACE), error.name).to.have.length(2);

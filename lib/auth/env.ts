@@ -15,6 +15,7 @@ export const SIS_ENV = {
   enterpriseProjectId: 'HUAWEICLOUD_SIS_ENTERPRISE_PROJECT_ID',
 } as const;
 
+/** Environment variables by name, like `process.env` (the default wherever one is read). */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** True when at least one of the {@link SIS_ENV} variables is set (to something other than blanks). */

@@ -16,11 +16,21 @@ import { parseJson } from '../protocol/json.js';
 export type FetchLike = (
   url: string,
   init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal; redirect: 'error' },
-) => Promise<{ readonly status: number; readonly headers: { get(name: string): string | null }; text(): Promise<string> }>;
+) => Promise<{
+  readonly status: number;
+  readonly headers: {
+    /** A response header's value by (case-insensitive) name, or null when absent. */
+    get(name: string): string | null;
+  };
+  /** The whole response body as text. */
+  text(): Promise<string>;
+}>;
 
+/** Options of {@link iamPasswordToken}: who logs in, where, and how tokens are cached. */
 export interface IamPasswordTokenOptions {
   /** The IAM user's name. */
   readonly userName: string;
+  /** The IAM user's password; it appears in no error, message or `toString()`. */
   readonly password: string;
   /** The account (domain) the user belongs to. */
   readonly domainName: string;

@@ -14,6 +14,7 @@ export type TokenSource = string | (() => string | PromiseLike<string> | Observa
  */
 export interface RefreshableTokenSource {
   (): string | PromiseLike<string> | Observable<string>;
+  /** Drops the cached token, so that the next call fetches a fresh one. */
   invalidate(): void;
 }
 

@@ -87,6 +87,8 @@ const sisTtsCommand = (version: string): Command =>
     .addOption(new Option('--container <kind>', "wav or raw (default: from the output's extension; wav for stdout)").choices(CONTAINERS))
     .option('--emulator', 'use the embedded emulator instead of the service', false)
     .option('--allow-plain-ws', `allow a plain ws:// ${SIS_ENV.endpoint} that is not loopback (unencrypted: a relay on a trusted network only)`, false)
+    // The name the issue tracker and older notes use; one meaning only: a plain ws:// endpoint.
+    .addOption(new Option('--allow-insecure', 'the same as --allow-plain-ws').hideHelp())
     .option('--json', "print the output, sizes and each part's trace id as JSON on stdout", false)
     .option('--concurrency <n>', 'sessions at once for a long text', integerArgument(integerRange(1, 16)), 2)
     .option('--max-part-length <n>', 'longest part of a long text, in characters', integerArgument(integerRange(1, 10_000)), 500)
@@ -107,6 +109,7 @@ interface Flags {
   readonly container?: Container | undefined;
   readonly emulator: boolean;
   readonly allowPlainWs: boolean;
+  readonly allowInsecure?: true | undefined;
   readonly json: boolean;
   readonly concurrency: number;
   readonly maxPartLength: number;
@@ -137,7 +140,7 @@ export const parseArgs = (argv: readonly string[], output: BinOutput, version: s
       pitch: flags.pitch,
       volume: flags.volume,
       emulator: flags.emulator,
-      allowPlainWs: flags.allowPlainWs,
+      allowPlainWs: flags.allowPlainWs || flags.allowInsecure === true,
       json: flags.json,
       concurrency: flags.concurrency,
       maxPartLength: flags.maxPartLength,

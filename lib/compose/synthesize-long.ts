@@ -22,7 +22,9 @@ import { concatMapEager } from '../operators/concat-map-eager.js';
 import { retryProblems, retrySynthesis, type RetryOptions } from '../operators/retry-synthesis.js';
 import { splitText } from './split-text.js';
 
+/** Options of {@link synthesizeLong$}. */
 export interface LongSynthesisOptions {
+  /** Runs the sessions, one per part: a {@link SisClient} (or anything with its `synthesize$`). */
   readonly client: Pick<SisClient, 'synthesize$'>;
   /** Sessions at once. Default 2. */
   readonly concurrency?: number | undefined;

@@ -8,7 +8,9 @@ import { collectAudio } from '../operators/collect-audio.js';
 import { concatMapEager } from '../operators/concat-map-eager.js';
 import { retryProblems, retrySynthesis, type RetryOptions } from '../operators/retry-synthesis.js';
 
+/** Options of {@link synthesizeMany$}. */
 export interface ManyOptions {
+  /** Runs the sessions, one per request: a {@link SisClient} (or anything with its `synthesize$`). */
   readonly client: Pick<SisClient, 'synthesize$'>;
   /** Sessions at once. Default 2. */
   readonly concurrency?: number | undefined;
@@ -21,8 +23,11 @@ export interface ManyOptions {
   readonly retry?: RetryOptions | undefined;
 }
 
+/** A request that was synthesised, with its whole audio. */
 export interface SynthesisSuccess {
+  /** 0-based position of the request in the input. */
   readonly index: number;
+  /** The request as given. */
   readonly request: SynthesisRequest;
   readonly ok: true;
   /** The whole audio of the request. */
@@ -31,13 +36,18 @@ export interface SynthesisSuccess {
   readonly traceId: string | undefined;
 }
 
+/** A request that failed (reported only in `'settle'` mode). */
 export interface SynthesisFailure {
+  /** 0-based position of the request in the input. */
   readonly index: number;
+  /** The request as given. */
   readonly request: SynthesisRequest;
   readonly ok: false;
+  /** Why it failed, after any retries. */
   readonly error: SisError;
 }
 
+/** The result of one request in {@link synthesizeMany$}: check `ok` to tell which. */
 export type SynthesisOutcome = SynthesisSuccess | SynthesisFailure;
 
 const MANY_OPTIONS = ['client', 'concurrency', 'mode', 'retry'] as const;

@@ -60,6 +60,7 @@ export interface AkSkKey {
   readonly sk: string;
 }
 
+/** Options of {@link akskAuthenticator}. */
 export interface AkSkCheckOptions {
   /** The server's clock; default the system clock. */
   readonly clock?: (() => Date) | undefined;

@@ -29,21 +29,43 @@ const FLAGS = {
   frameBytes: '--frame-bytes',
   textLimit: '--text-limit',
   idleTimeoutMs: '--idle-timeout',
+  firstAudioDelayMs: '--think-time',
+  handshakeDelayMs: '--handshake-delay',
+  textTimeoutMs: '--text-timeout',
+  streamingPieceLimit: '--streaming-piece-limit',
+  streamingTotalLimit: '--streaming-total-limit',
   maxConcurrentSessions: '--max-concurrent',
   voices: '--voices',
 } as const satisfies Partial<Record<keyof EmulatorOptions, string>>;
 
 const program = new Command()
   .name(BIN)
-  .description('Runs the local SIS real-time synthesis emulator until SIGINT or SIGTERM.')
+  .description('Runs the local SIS synthesis emulator (real-time and streaming synthesis) until SIGINT or SIGTERM.')
   .addOption(new Option('-p, --port <port>', 'port to listen on (default: a free one, printed at start)').argParser(integerArgument(wholeNumber)))
   .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
   .addOption(new Option('--token <token>', 'the accepted X-Auth-Token (default: emulator-token)').env(TOKEN_ENV))
-  .option('--project-id <id>', 'serve only /v1/<id>/rtts (default: any project id)')
+  .option('--project-id <id>', 'serve only /v1/<id>/rtts and /v1/<id>/vcs/voices/clone (default: any project id)')
   .addOption(new Option('--realtime <factor>', '0: as fast as possible (default); 1: real time; 2: twice real time').argParser(numberArgument))
   .addOption(new Option('--frame-bytes <n>', 'audio bytes per binary frame (default: 3200)').argParser(integerArgument(wholeNumber)))
-  .addOption(new Option('--text-limit <n>', 'longest text in characters (default: 10000)').argParser(integerArgument(wholeNumber)))
+  .addOption(new Option('--text-limit <n>', 'longest real-time text in characters (default: 10000)').argParser(integerArgument(wholeNumber)))
+  .addOption(
+    new Option('--streaming-piece-limit <n>', 'longest streaming MSG in characters; longer: ERROR SIS.0403 (default: 300)').argParser(
+      integerArgument(wholeNumber),
+    ),
+  )
+  .addOption(
+    new Option('--streaming-total-limit <n>', 'characters a streaming session takes; past it: EVENT EXCEEDED_TOTAL_TEXT_LENGTH (default: 100000)').argParser(
+      integerArgument(wholeNumber),
+    ),
+  )
+  .addOption(new Option('--think-time <ms>', "think time: the wait before each sentence's first audio (default: 0)").argParser(integerArgument(wholeNumber)))
+  .addOption(new Option('--handshake-delay <ms>', 'delay before every handshake answer (default: 0)').argParser(integerArgument(wholeNumber)))
   .addOption(new Option('--idle-timeout <ms>', 'close a connection silent this long; 0 never (default: 20000)').argParser(integerArgument(wholeNumber)))
+  .addOption(
+    new Option('--text-timeout <ms>', 'FATAL_ERROR SIS.0416 for a streaming session without MSG or END this long; 0 never (default: 20000)').argParser(
+      integerArgument(wholeNumber),
+    ),
+  )
   .addOption(new Option('--max-concurrent <n>', 'sessions at once (default: unlimited)').argParser(integerArgument(wholeNumber)))
   .addOption(
     new Option('--voices <which>', 'known: an unknown voice gets SIS.0411 (default); any: any voice name is spoken').choices(['known', 'any'] as const),
@@ -59,7 +81,12 @@ interface Flags {
   readonly realtime?: number | undefined;
   readonly frameBytes?: number | undefined;
   readonly textLimit?: number | undefined;
+  readonly streamingPieceLimit?: number | undefined;
+  readonly streamingTotalLimit?: number | undefined;
+  readonly thinkTime?: number | undefined;
+  readonly handshakeDelay?: number | undefined;
   readonly idleTimeout?: number | undefined;
+  readonly textTimeout?: number | undefined;
   readonly maxConcurrent?: number | undefined;
   readonly voices?: 'known' | 'any' | undefined;
 }
@@ -75,7 +102,12 @@ const emulatorOptions = (flags: Flags): EmulatorOptions => {
     ...(flags.realtime === undefined ? {} : { realtimeFactor: flags.realtime }),
     ...(flags.frameBytes === undefined ? {} : { frameBytes: flags.frameBytes }),
     ...(flags.textLimit === undefined ? {} : { textLimit: flags.textLimit }),
+    ...(flags.streamingPieceLimit === undefined ? {} : { streamingPieceLimit: flags.streamingPieceLimit }),
+    ...(flags.streamingTotalLimit === undefined ? {} : { streamingTotalLimit: flags.streamingTotalLimit }),
+    ...(flags.thinkTime === undefined ? {} : { firstAudioDelayMs: flags.thinkTime }),
+    ...(flags.handshakeDelay === undefined ? {} : { handshakeDelayMs: flags.handshakeDelay }),
     ...(flags.idleTimeout === undefined ? {} : { idleTimeoutMs: flags.idleTimeout }),
+    ...(flags.textTimeout === undefined ? {} : { textTimeoutMs: flags.textTimeout }),
     ...(flags.maxConcurrent === undefined ? {} : { maxConcurrentSessions: flags.maxConcurrent }),
     ...(flags.voices === undefined ? {} : { voices: flags.voices }),
   };
@@ -108,7 +140,7 @@ const main = async (): Promise<void> => {
   // The token is printed only when it is the public demo token.
   const auth = emulator.token === DEFAULT_TOKEN ? `X-Auth-Token: ${DEFAULT_TOKEN}` : 'the X-Auth-Token you configured';
   process.stdout.write(
-    `sis-emulator listening on ${emulator.url} (project id ${emulator.projectId}; clients connect to ${emulator.url}/v1/${emulator.projectId}/rtts and must send ${auth})\n`,
+    `sis-emulator listening on ${emulator.url} (project id ${emulator.projectId}; clients connect to ${emulator.url}/v1/${emulator.projectId}/rtts (real-time) or ${emulator.url}/v1/${emulator.projectId}/vcs/voices/clone (streaming) and must send ${auth})\n`,
   );
   const stop = (): void => {
     void emulator.close();

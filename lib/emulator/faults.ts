@@ -1,8 +1,9 @@
 /**
  * Fault injection: what the emulator can do wrong on purpose. Every fault is an io-ts codec, so the
  * types come from the codecs and the options can be validated with the same definitions.
- * To add a fault: add its codec to `sessionFaultCodecs` (or `handshakeFaultCodecs`) and its
- * behaviour to `script.ts`; the compiler then points at every place that must handle it.
+ * To add a fault: add its codec to `sessionFaultCodecs` (or `handshakeFaultCodecs`), its behaviour to
+ * `script.ts` and a line to the docs of `SessionFault` (or `HandshakeFault`), which are what users read;
+ * the compiler then points at every place that must handle it.
  */
 import * as t from 'io-ts';
 import { intIn, refined } from '../protocol/rules.js';
@@ -41,6 +42,7 @@ const isCount = (value: unknown, key: 'afterFrames' | 'afterPieces'): boolean =>
   intIn(0, Number.MAX_SAFE_INTEGER).is((value as Record<string, unknown>)[key]);
 
 // One codec rather than a union, so a bad point is one problem and not one per alternative.
+/** @hidden The codec; the emulator's entry point exports only the type. */
 export const FaultPoint = refined<FaultPoint>(
   "'before-start', 'after-start', { afterFrames: n >= 0 }, { afterPieces: n >= 0 }, 'before-end' or 'after-end'",
   (u): u is FaultPoint =>
@@ -113,7 +115,35 @@ export const sessionFaultCodecs = {
 };
 
 type Codecs<C> = { [K in keyof C]: C[K] extends t.Mixed ? t.TypeOf<C[K]> : never };
+/**
+ * A fault in what a session sends after its START command arrived, striking at the {@link FaultPoint} `at`
+ * (every kind but `'out-of-order'`):
+ * - `{ kind: 'error', errorCode?, errorMsg? }`: an ERROR frame (default SIS.0401), then END with reason ERROR
+ *   unless the option `errorThenEnd` is false; on a streaming session ERROR alone, and the text not yet
+ *   synthesised is dropped;
+ * - `{ kind: 'fatal', errorCode?, errorMsg? }`: a FATAL_ERROR frame (default SIS.0413), then the server closes;
+ * - `{ kind: 'end-error' }`: END with reason ERROR, no ERROR frame before it;
+ * - `{ kind: 'drop', how?, closeCode?, closeReason? }`: a close frame (default code 1011; 1000..1014 but not
+ *   1004..1006, or 3000..4999; a reason of at most 123 bytes), or with `how: 'reset'` the TCP connection is destroyed;
+ * - `{ kind: 'malformed', payload? }`: a text frame that is not JSON (default `{"resp_type":`), then nothing more;
+ * - `{ kind: 'unknown-type', respType? }`: a well-formed frame of an unknown `resp_type` (default `EVENT` on
+ *   real-time, `NOTICE` on streaming); the session goes on;
+ * - `{ kind: 'stall' }`: nothing more is sent; the socket stays open until the client closes it;
+ * - `{ kind: 'trickle', intervalMs?, bytesPerTick? }`: the frame due at the point is written `bytesPerTick`
+ *   bytes (default 1) every `intervalMs` (default 1,000), then the session goes on;
+ * - `{ kind: 'oversized', bytes? }`: one binary frame of `bytes` (default 100 MiB) of silence, then the session goes on;
+ * - `{ kind: 'flood', frames?, bytes? }`: `frames` extra binary frames (default 10,000) of `bytes` each
+ *   (default the option `frameBytes`) as fast as the socket drains, then the rest of the session;
+ * - `{ kind: 'out-of-order', what }`: one frame out of place before the START response (`what`:
+ *   `'audio-before-start'`, `'duplicate-start'`, `'end-before-start'` or `'result-before-start'`), then the normal session.
+ */
 export type SessionFault = Codecs<typeof sessionFaultCodecs>[keyof typeof sessionFaultCodecs];
+/**
+ * A fault decided at the WebSocket handshake:
+ * - `{ kind: 'reject-handshake', status, errorCode?, errorMsg? }`: the upgrade is answered with HTTP `status`
+ *   (400..599) and an API gateway JSON body;
+ * - `{ kind: 'silent' }`: the handshake is accepted, then nothing is ever sent (not even the idle-timeout FATAL_ERROR).
+ */
 export type HandshakeFault = Codecs<typeof handshakeFaultCodecs>[keyof typeof handshakeFaultCodecs];
 /** Something the emulator does wrong on purpose; `kind` tells which. */
 export type Fault = HandshakeFault | SessionFault;

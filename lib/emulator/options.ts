@@ -25,6 +25,7 @@ import { iamService, type IamService, type IamUser } from './iam.js';
 export const DEFAULT_TOKEN = 'emulator-token';
 export const DEFAULT_PROJECT_ID = 'emulator-project';
 
+/** Options of {@link startEmulator}, all optional; an unknown or invalid one makes it reject with a {@link SisConfigError} listing every problem. */
 export interface EmulatorOptions {
   /** Interface to listen on, default `'127.0.0.1'`. */
   readonly host?: string | undefined;

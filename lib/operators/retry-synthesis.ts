@@ -2,13 +2,17 @@ import { asyncScheduler, defer, retry, tap, throwError, timer, type MonoTypeOper
 import { SisConfigError, type Problem } from '../errors.js';
 import { check, fn, isObject, nonNegativeInteger, nonNegativeMs, objectProblems, optional, unknownKeyProblems } from '../checks.js';
 
+/** What {@link RetryOptions.onRetry} is told before each wait. */
 export interface RetryInfo {
   /** 1 for the first retry. */
   readonly attempt: number;
+  /** The wait before this retry, in ms (after the cap and the jitter). */
   readonly delayMs: number;
+  /** The error that caused the retry (it had `retryable: true`). */
   readonly error: unknown;
 }
 
+/** Options of {@link retrySynthesis}; every one is optional. */
 export interface RetryOptions {
   /** Retries after the first attempt. Default 3. */
   readonly count?: number | undefined;
@@ -73,24 +77,31 @@ export const retryProblems = (options: unknown, prefix = ''): Problem[] => {
  * capped at `maxDelay` and jittered. Built on RxJS's `retry({ count, delay })`.
  * @example client.synthesize$(request).pipe(retrySynthesis({ count: 3, initialDelay: 500 }))
  */
-export const retrySynthesis =
-  <T>(options: RetryOptions = {}): MonoTypeOperatorFunction<T> =>
+export const retrySynthesis = <T>(options: RetryOptions = {}): MonoTypeOperatorFunction<T> => retryUntil<T>(options, () => true);
+
+/**
+ * {@link retrySynthesis} where only some values commit an attempt: `commits(value)` true means a
+ * retry would repeat what the listener has (audio); values before it (lifecycle events) do not.
+ * Internal: `speak$` retries a sentence's events until its first audio.
+ */
+export const retryUntil =
+  <T>(options: RetryOptions, commits: (value: T) => boolean): MonoTypeOperatorFunction<T> =>
   (source) =>
     defer(() => {
       const problems = retryProblems(options);
       if (problems.length > 0) throw new SisConfigError(problems, 'retry options');
       const { count = 3, initialDelay = 500, maxDelay = 10_000, jitter = 0.5, random = Math.random, scheduler = asyncScheduler, onRetry } = options;
-      // Per subscription (hence the `defer`). No retry follows an attempt that emitted, so
-      // "something was emitted" always describes the attempt that just failed.
-      let emitted = false;
+      // Per subscription (hence the `defer`). No retry follows an attempt that committed, so
+      // "something was committed" always describes the attempt that just failed.
+      let committed = false;
       return source.pipe(
-        tap(() => {
-          emitted = true;
+        tap((value) => {
+          if (!committed && commits(value)) committed = true;
         }),
         retry({
           count,
           delay: (error: unknown, retryCount: number) => {
-            if (emitted || !isRetryable(error)) return throwError(() => error);
+            if (committed || !isRetryable(error)) return throwError(() => error);
             // Capped exponent: 2 ** 1024 is Infinity, and 0 × Infinity would be NaN.
             const wait = Math.min(maxDelay, initialDelay * 2 ** Math.min(retryCount - 1, 52));
             const delayMs = Math.round(wait * (1 - jitter * random()));

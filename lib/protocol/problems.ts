@@ -3,9 +3,6 @@ import * as t from 'io-ts';
 import { choicesName, mustBeMessage } from '../checks.js';
 import type { Problem } from '../errors.js';
 
-/** @deprecated Import it from lib/checks.ts, the one place of the option checks. */
-export { unknownKeyProblems } from '../checks.js';
-
 /**
  * The keys from the decoded value down to the offending one: `['config', 'speed']`. The keys io-ts
  * gives the members of an intersection or a union (`'0'`, `'1'`) are not in the value and are left

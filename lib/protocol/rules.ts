@@ -49,10 +49,21 @@ export const Volume = intIn(RANGES.volume.min, RANGES.volume.max);
 export const SampleRate = oneOf(SAMPLE_RATES);
 export type SampleRate = (typeof SAMPLE_RATES)[number];
 
+/** @hidden The codec; the public API exports only the type. */
 export const AudioFormat = oneOf(AUDIO_FORMATS);
+/**
+ * `config.audio_format`: `'pcm'` (16-bit little-endian mono PCM, the client's default), `'alaw'` or `'ulaw'` (G.711) or `'mp3'`.
+ * @useDeclaredType
+ */
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
 
+/** @hidden The codec; the public API exports only the type. */
 export const SubtitleLevel = oneOf(SUBTITLE_LEVELS);
+/**
+ * `config.subtitle`: RESULT frames with the timings of words (`'word_level'`) or of words and their
+ * phonemes (`'phoneme_level'`, only some premium voices).
+ * @useDeclaredType
+ */
 export type SubtitleLevel = (typeof SUBTITLE_LEVELS)[number];
 
 /** A sample rate as the wire spells it: `"8000"`, not 8000. */

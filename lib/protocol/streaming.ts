@@ -57,10 +57,16 @@ export const StreamingConfig = t.intersection(
 );
 export type StreamingConfig = t.TypeOf<typeof StreamingConfig>;
 
+/** @hidden The codec; the emulator's entry point exports only the type. */
 export const StreamingStartCommand = t.intersection(
   [t.type({ command: t.literal('START'), config: StreamingConfig }), t.partial({ text_pieces: oneOf(['MULTI', 'ONLY'] as const), text: t.string })],
   'StreamingStartCommand',
 );
+/**
+ * The streaming START command: `config` names the voice; `text_pieces` is `'MULTI'` (the default: text follows in MSG
+ * commands) or `'ONLY'` (one `text` of at most 300 characters, in this command).
+ * @useDeclaredType
+ */
 export type StreamingStartCommand = t.TypeOf<typeof StreamingStartCommand>;
 
 export const MsgCommand = t.type({ command: t.literal('MSG'), text: t.string }, 'MsgCommand');

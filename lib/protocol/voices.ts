@@ -36,7 +36,9 @@ export const PREMIUM_VOICES = [
 
 export const INTERNATIONAL_VOICES = ['arabic_dh_male', 'arabic_dh_female', 'english_dh_male', 'english_dh_female'] as const;
 
+/** Every voice known when this was written: the ordinary, premium and international voices, in that order. */
 export const KNOWN_VOICES = [...ORDINARY_VOICES, ...PREMIUM_VOICES, ...INTERNATIONAL_VOICES] as const;
+/** A name from {@link KNOWN_VOICES}. */
 export type KnownVoice = (typeof KNOWN_VOICES)[number];
 /** A known voice (autocompleted) or any other well-formed voice name. */
 export type Voice = KnownVoice | (string & {});

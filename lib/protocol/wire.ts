@@ -27,8 +27,16 @@ export type StartConfig = t.TypeOf<typeof StartConfig>;
 
 const startCommand = <T extends t.Type<string>>(text: T) => t.type({ command: t.literal('START'), text, config: StartConfig }, 'StartCommand');
 
-/** The only message the client sends; its text has something to speak, of any length. */
+/**
+ * The only message the client sends; its text has something to speak, of any length.
+ * @hidden The codec; the emulator's entry point exports only the type.
+ */
 export const StartCommand = startCommand(SpokenText);
+/**
+ * The real-time START command as the server receives it: the text and `config` in the wire's spelling
+ * (`property` is the voice, `sample_rate` a string).
+ * @useDeclaredType
+ */
 export type StartCommand = t.TypeOf<typeof StartCommand>;
 
 /** {@link StartCommand} with a text of at most `maxTextLength` code points: what a server with that limit accepts. */

@@ -5,6 +5,9 @@ import type { SynthesisRequest } from '../protocol/request.js';
 import type { AudioChunk, SisEvent } from './events.js';
 import { resolveOptions, type SisClientOptions } from './options.js';
 import { events$ as sessionEvents$, type SessionCallOptions } from './session.js';
+import type { SpeechChunk, SpeechEvent } from '../speak/events.js';
+import type { SpeakOptions } from '../speak/options.js';
+import { speechAudio, speechEvents$ } from '../speak/speak.js';
 
 /** A client bound to one endpoint, project and set of credentials; see {@link createSisClient}. */
 export interface SisClient {
@@ -12,6 +15,16 @@ export interface SisClient {
   synthesize$(request: SynthesisRequest, call?: SessionCallOptions): Observable<AudioChunk>;
   /** The same session with its whole lifecycle: open, start, audio, subtitle, unknown, end. */
   events$(request: SynthesisRequest, call?: SessionCallOptions): Observable<SisEvent>;
+  /**
+   * Speaks text while it is still being written (an LLM's tokens): cold; each subscription reads
+   * `text$`, cuts it into sentences with `sentences()` and speaks them in order, the first as soon
+   * as it is complete. Completes when `text$` has completed and everything is spoken; unsubscribing
+   * closes every socket at once. `options.api` picks one real-time session per sentence (default)
+   * or the streaming API's one socket. Each chunk says which sentence it speaks (real-time mode).
+   */
+  speak$(text$: Observable<string>, options?: SpeakOptions): Observable<SpeechChunk>;
+  /** The same speech with its lifecycle: sentence, sent, start, audio, spoken, notice, unknown, end. */
+  speakEvents$(text$: Observable<string>, options?: SpeakOptions): Observable<SpeechEvent>;
 }
 
 /**
@@ -25,9 +38,12 @@ export interface SisClient {
 export const createSisClient = (options: SisClientOptions): SisClient => {
   const config = resolveOptions(options);
   const events$ = (request: SynthesisRequest, call?: SessionCallOptions): Observable<SisEvent> => sessionEvents$(request, config, call);
+  const speakEvents$ = (text$: Observable<string>, options?: SpeakOptions): Observable<SpeechEvent> => speechEvents$(text$, options, config);
   return Object.freeze({
     events$,
     synthesize$: (request: SynthesisRequest, call?: SessionCallOptions) => events$(request, call).pipe(audioOnly()),
+    speakEvents$,
+    speak$: (text$: Observable<string>, options?: SpeakOptions) => speakEvents$(text$, options).pipe(speechAudio()),
   });
 };
 

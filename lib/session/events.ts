@@ -11,6 +11,7 @@ export interface AudioChunk {
   readonly traceId: string;
 }
 
+/** A phoneme of a word (phoneme-level subtitles only), in milliseconds from the start of the audio. */
 export interface SubtitlePhoneme {
   readonly phoneme: string;
   readonly startTime: number;
@@ -36,21 +37,25 @@ export interface SessionTimings {
   readonly totalMs: number;
 }
 
+/** The socket is open and the START command was sent. */
 export interface OpenEvent {
   readonly type: 'open';
   readonly url: string;
   readonly connectMs: number;
 }
+/** The service accepted the START command: `traceId` identifies the session in its logs. */
 export interface StartEvent {
   readonly type: 'start';
   readonly traceId: string;
   /** Milliseconds from the subscription. */
   readonly elapsedMs: number;
 }
+/** A chunk of audio (the same chunks `synthesize$` emits). */
 export interface AudioEvent {
   readonly type: 'audio';
   readonly chunk: AudioChunk;
 }
+/** A RESULT frame (only with `subtitle` set in the request): the timings of words, and of phonemes at `'phoneme_level'`. */
 export interface SubtitleEvent {
   readonly type: 'subtitle';
   readonly traceId: string;
@@ -62,6 +67,7 @@ export interface UnknownEvent {
   readonly respType: string;
   readonly frame: Readonly<Record<string, unknown>>;
 }
+/** END with reason NORMAL: all audio arrived; totals and timings of the session. It is the last event. */
 export interface EndEvent {
   readonly type: 'end';
   readonly traceId: string;
@@ -71,4 +77,5 @@ export interface EndEvent {
   readonly timings: SessionTimings;
 }
 
+/** Everything a session reports, discriminated by `type`: what `events$` emits. */
 export type SisEvent = OpenEvent | StartEvent | AudioEvent | SubtitleEvent | UnknownEvent | EndEvent;

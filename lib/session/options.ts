@@ -17,7 +17,8 @@ import {
 } from '../checks.js';
 import { SisConfigError, type Problem } from '../errors.js';
 import { DEFAULT_LIMITS, type RequestLimits } from '../protocol/request.js';
-import { resolveEndpoint, rttsUrl } from '../transport/endpoint.js';
+import { STREAMING_PATH } from '../protocol/streaming.js';
+import { resolveEndpoint, rttsUrl, streamingUrl } from '../transport/endpoint.js';
 import { DEFAULT_MAX_PAYLOAD, type WebSocketFactory } from '../transport/websocket-like.js';
 import { wsWebSocketFactory } from '../transport/ws-factory.js';
 
@@ -70,6 +71,11 @@ export interface SisConnectionOptions {
   readonly rejectUnauthorized?: boolean | undefined;
   /** Scheduler for timeouts and timings (a `TestScheduler` in marble tests). Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike | undefined;
+  /**
+   * Path of the streaming synthesis endpoint (`speak$` with `api: 'streaming'`), `{project_id}` replaced.
+   * Default `/v1/{project_id}/vcs/voices/clone`, the path in Huawei's documentation.
+   */
+  readonly streamingPath?: string | undefined;
 }
 
 /** Options of {@link createSisClient}: a location (`endpoint` or `region`), the project, credentials, and tuning. */
@@ -78,6 +84,8 @@ export type SisClientOptions = SisLocation & SisConnectionOptions;
 /** Everything a session needs, checked. Holds credentials: never expose it. */
 export interface SessionConfig {
   readonly url: string;
+  /** The streaming synthesis API's URL (`speak$` with `api: 'streaming'`). */
+  readonly streamingUrl: string;
   readonly auth: AuthOptions;
   readonly extraHeaders: Readonly<Record<string, string>>;
   readonly timeouts: Timeouts;
@@ -101,6 +109,7 @@ const OPTION_KEYS = [
   'allowPlainWs',
   'rejectUnauthorized',
   'scheduler',
+  'streamingPath',
 ] as const;
 
 /** A group of numeric options (`timeouts`, `limits`): each key given is checked, the defaults fill in the rest. */
@@ -118,6 +127,8 @@ const groupOf = <T extends object>(group: string, given: unknown, defaults: T, e
 const isScheduler = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && typeof (value as SchedulerLike).schedule === 'function' && typeof (value as SchedulerLike).now === 'function';
 
+const isPath = (value: unknown): boolean => typeof value === 'string' && /^\/[^?#\s]*$/.test(value);
+
 /** Frames are audio segments of a few KiB: a limit below this would fail ordinary sessions. */
 const MIN_MAX_PAYLOAD = 1024;
 
@@ -128,7 +139,14 @@ const MIN_MAX_PAYLOAD = 1024;
 export const resolveOptions = (options: SisClientOptions): SessionConfig => {
   const notAnObject = objectProblems('', options, '{ endpoint or region, projectId, auth }');
   if (notAnObject.length > 0) throw new SisConfigError(notAnObject);
-  const { allowPlainWs = false, rejectUnauthorized = true, enterpriseProjectId, maxPayload = DEFAULT_MAX_PAYLOAD, scheduler = asyncScheduler } = options;
+  const {
+    allowPlainWs = false,
+    rejectUnauthorized = true,
+    enterpriseProjectId,
+    maxPayload = DEFAULT_MAX_PAYLOAD,
+    scheduler = asyncScheduler,
+    streamingPath = STREAMING_PATH,
+  } = options;
   const parsed = resolveEndpoint(options.endpoint, options.region, allowPlainWs === true);
   const timeouts = groupOf('timeouts', options.timeouts, DEFAULT_TIMEOUTS, positiveMs({ infinity: true }));
   const limits = groupOf('limits', options.limits, DEFAULT_LIMITS, positiveInteger);
@@ -145,10 +163,12 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     ...integerAtLeast(MIN_MAX_PAYLOAD)('maxPayload', maxPayload),
     ...optional(fn('a function (request, listener) => WebSocketLike'))('webSocketFactory', options.webSocketFactory),
     ...check('an RxJS SchedulerLike, e.g. asyncScheduler', isScheduler)('scheduler', scheduler),
+    ...check('a path starting with / (e.g. /v1/{project_id}/vcs/voices/clone), without ? or #', isPath)('streamingPath', streamingPath),
   ];
   if (problems.length > 0 || parsed.endpoint === undefined) throw new SisConfigError(problems);
   return {
     url: rttsUrl(parsed.endpoint, options.projectId),
+    streamingUrl: streamingUrl(parsed.endpoint, options.projectId, streamingPath),
     auth: redactedAuth(options.auth),
     extraHeaders: enterpriseProjectId === undefined ? {} : { 'Enterprise-Project-Id': enterpriseProjectId },
     timeouts: timeouts.value,

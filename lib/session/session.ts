@@ -12,24 +12,14 @@
  * every timer: it is the single place where resources are released.
  */
 import { Observable, Subscription, isObservable, type SchedulerAction, type Subscriber } from 'rxjs';
-import { authHeaders$, tokenInvalidator } from '../auth/token.js';
-import {
-  SisAuthError,
-  SisConfigError,
-  SisConnectionError,
-  SisError,
-  SisProtocolError,
-  SisServiceError,
-  SisTimeoutError,
-  type TimeoutPhase,
-} from '../errors.js';
+import { SisConfigError, SisConnectionError, type SisError, SisProtocolError, SisServiceError, SisTimeoutError } from '../errors.js';
 import { decodeServerFrame } from '../protocol/decode.js';
 import { resolveRequest, toStartCommand } from '../protocol/request.js';
 import type { ErrorResponse, ResultResponse } from '../protocol/wire.js';
-import { handshakeErrorFrom } from '../transport/handshake.js';
-import type { SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
+import type { TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
 import type { SisEvent, SubtitleWord } from './events.js';
-import type { SessionConfig } from './options.js';
+import type { SessionConfig, Timeouts } from './options.js';
+import { SocketOpener, type OpeningSession } from './socket-opener.js';
 
 type State =
   | { readonly name: 'connecting' }
@@ -42,7 +32,7 @@ const CONNECTING: State = { name: 'connecting' };
 const AWAITING_START: State = { name: 'awaiting-start' };
 const DONE: State = { name: 'done' };
 
-type TimerName = TimeoutPhase | 'errorGrace';
+type TimerName = keyof Timeouts;
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
@@ -109,9 +99,8 @@ export const events$ = (request: unknown, config: SessionConfig, call: SessionCa
  * are shared by all of them. It is the socket's listener, so the data path reads top to bottom:
  * begin → credentials → connect → open (START) → message → text/audio → end, error or teardown.
  */
-class Session implements SocketListener {
+class Session implements OpeningSession {
   private state: State = CONNECTING;
-  private socket: WebSocketLike | undefined;
   private socketOpen = false;
   private socketClosed = false;
   private connectMs = 0;
@@ -122,9 +111,9 @@ class Session implements SocketListener {
   private readonly subscribedAt: number;
   private lastFrameAt: number;
   private paused = false;
-  private credentialsRefreshed = false;
   private readonly resources = new Subscription();
   private readonly timers = new Map<TimerName, Subscription>();
+  private readonly opener: SocketOpener;
 
   constructor(
     private readonly subscriber: Subscriber<SisEvent>,
@@ -133,6 +122,19 @@ class Session implements SocketListener {
   ) {
     this.subscribedAt = config.scheduler.now();
     this.lastFrameAt = this.subscribedAt;
+    this.opener = new SocketOpener(config, config.url, this, this.resources);
+  }
+
+  private get socket(): WebSocketLike | undefined {
+    return this.opener.socket;
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  isOpen(): boolean {
+    return this.socketOpen;
   }
 
   begin(paused$: Observable<boolean> | undefined): void {
@@ -141,37 +143,7 @@ class Session implements SocketListener {
     if (paused$ !== undefined) {
       this.resources.add(paused$.subscribe({ next: (value) => this.setPaused(value), error: () => this.setPaused(false) }));
     }
-    this.requestCredentials();
-  }
-
-  private requestCredentials(): void {
-    this.resources.add(
-      authHeaders$(this.config.auth, this.config.url).subscribe({
-        next: (headers) => this.connect(headers),
-        error: (error: unknown) =>
-          this.fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
-      }),
-    );
-  }
-
-  private connect(authHeaders: Record<string, string>): void {
-    const { config } = this;
-    try {
-      this.socket = config.webSocketFactory(
-        {
-          url: config.url,
-          headers: { ...config.extraHeaders, ...authHeaders },
-          maxPayload: config.maxPayload,
-          // A backstop only: the session's connect timer fires first.
-          handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
-          rejectUnauthorized: config.rejectUnauthorized,
-        },
-        this,
-      );
-      if (this.paused) this.socket.pause?.();
-    } catch (cause) {
-      this.fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
-    }
+    this.opener.open();
   }
 
   // ---- SocketListener: what the transport reports ------------------------------------------------
@@ -208,43 +180,15 @@ class Session implements SocketListener {
     const { state } = this;
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
     if (state.name === 'done') return;
-    const why = `code ${code}${reason === '' ? '' : `: ${reason}`}`;
-    this.fail(
-      new SisConnectionError(`connection closed ${this.socketOpen ? this.position() : 'while connecting'} (${why})`, {
-        closeCode: code,
-        closeReason: reason,
-        traceId: this.traceId(),
-      }),
-    );
+    this.fail(this.opener.closed(code, reason));
   }
 
   onError(failure: TransportFailure): void {
     const { state } = this;
     // After an ERROR the session is lost already: whatever breaks next, the service's error says more.
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
-    switch (failure.kind) {
-      case 'handshake-rejected': {
-        // A cached token went stale (expired, revoked): drop it and try once more with a fresh one.
-        const invalidate = failure.status === 401 && !this.credentialsRefreshed ? tokenInvalidator(this.config.auth) : undefined;
-        if (invalidate === undefined) return this.fail(handshakeErrorFrom(failure.status, failure.body));
-        this.credentialsRefreshed = true;
-        this.socket?.terminate();
-        this.socket = undefined;
-        invalidate();
-        return this.requestCredentials();
-      }
-      case 'frame-too-large':
-        return this.violation(`a frame larger than maxPayload (${failure.limit} bytes)`);
-      case 'invalid-frame':
-        return this.violation(`an invalid WebSocket frame (${failure.message})`);
-      case 'network':
-        return this.fail(
-          new SisConnectionError(`connection failed ${this.socketOpen ? this.position() : 'while connecting'}: ${failure.message}`, {
-            traceId: this.traceId(),
-            cause: failure.cause,
-          }),
-        );
-    }
+    const error = this.opener.failure(failure);
+    if (error !== undefined) this.fail(error);
   }
 
   // ---- frames --------------------------------------------------------------------------------------
@@ -358,12 +302,12 @@ class Session implements SocketListener {
     return this.config.scheduler.now() - this.subscribedAt;
   }
 
-  private traceId(): string | undefined {
+  traceId(): string | undefined {
     const { state } = this;
     return state.name === 'streaming' || state.name === 'failing' ? state.traceId : undefined;
   }
 
-  private position(): string {
+  position(): string {
     const { name } = this.state;
     const where = name === 'connecting' || name === 'awaiting-start' ? 'before the START response' : `after START and ${plural(this.chunks, 'audio frame')}`;
     return `${where} (${plural(this.frames, 'frame')} received)`;
@@ -375,7 +319,7 @@ class Session implements SocketListener {
     this.fail(new SisProtocolError(problem, { at: this.position(), traceId: this.traceId() }));
   }
 
-  private fail(error: SisError): void {
+  fail(error: SisError): void {
     if (this.state.name === 'done') return;
     this.state = DONE;
     this.subscriber.error(error);

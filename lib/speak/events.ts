@@ -19,7 +19,11 @@ export interface SpeechChunk extends AudioChunk {
   readonly sentence: SentenceRef | undefined;
 }
 
-/** A piece was assembled from the input text and queued. */
+/**
+ * A piece was assembled from the input text and queued. In real-time mode a sentence's events
+ * (this one included) come out in sentence order, when its turn comes: `sent` and `start` carry
+ * `elapsedMs`, the time they really happened. In streaming mode events come as they happen.
+ */
 export interface SentenceEvent {
   readonly type: 'sentence';
   readonly sentence: SentenceRef;
@@ -38,6 +42,7 @@ export interface SpeechStartEvent {
   readonly sentence: SentenceRef | undefined;
   readonly elapsedMs: number;
 }
+/** A chunk of speech (the same chunks `speak$` emits). */
 export interface SpeechAudioEvent {
   readonly type: 'audio';
   readonly chunk: SpeechChunk;
@@ -78,4 +83,5 @@ export interface SpeechEndEvent {
   };
 }
 
+/** Everything a speech reports, discriminated by `type`: what `speakEvents$` emits. */
 export type SpeechEvent = SentenceEvent | SentEvent | SpeechStartEvent | SpeechAudioEvent | SpokenEvent | NoticeEvent | SpeechUnknownEvent | SpeechEndEvent;

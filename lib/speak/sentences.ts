@@ -1,7 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { positiveInteger } from '../checks.js';
+import { positiveInteger, unknownKeyProblems } from '../checks.js';
 import { SisConfigError, SisRequestError, type Problem } from '../errors.js';
-import { unknownKeyProblems } from '../protocol/problems.js';
 import { SentenceAssembler } from './sentence-assembler.js';
 
 /** The streaming API's limit for one MSG; a real-time session takes it as well (protocol.md §1, §2). */

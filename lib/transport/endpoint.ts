@@ -56,6 +56,16 @@ export const rttsUrl = (endpoint: Endpoint, projectId: string): string => {
   return url.href;
 };
 
+/**
+ * The streaming synthesis URL (protocol.md §2): `path` (with `{project_id}` replaced) under the
+ * endpoint, keeping any base path the endpoint has.
+ */
+export const streamingUrl = (endpoint: Endpoint, projectId: string, path: string): string => {
+  const url = new URL(endpoint.base.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path.replaceAll('{project_id}', encodeURIComponent(projectId))}`;
+  return url.href;
+};
+
 /** A region name as Huawei Cloud spells them: `cn-north-4`, `cn-east-3`, `ap-southeast-1`. */
 export const REGION_PATTERN = /^[a-z]{2,}-[a-z]+-\d+$/;
 

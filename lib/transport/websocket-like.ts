@@ -53,6 +53,7 @@ export interface SocketListener {
 
 /** The few socket operations a session needs. */
 export interface WebSocketLike {
+  /** Send a text frame (a JSON command); the session sends only after `onOpen`. */
   send(text: string): void;
   /** Close an open socket with a close frame. */
   close(code: number, reason?: string): void;
@@ -60,7 +61,12 @@ export interface WebSocketLike {
   terminate(): void;
   /** Stop reading from the network (flow control); optional. */
   pause?(): void;
+  /** Read from the network again after `pause()`; optional, but give it whenever `pause` is given. */
   resume?(): void;
 }
 
+/**
+ * Opens a socket for a request and returns it at once; the handshake's outcome and everything after it
+ * reach `listener`, never before the factory has returned. Pass one as the client's `webSocketFactory` option.
+ */
 export type WebSocketFactory = (request: ConnectRequest, listener: SocketListener) => WebSocketLike;

@@ -63,6 +63,11 @@ export const wsClientOptions = (request: ConnectRequest): WsClientOptions => {
   };
 };
 
+/**
+ * The client's default {@link WebSocketFactory}, on `ws`: no compression, no redirects, the request's frame
+ * limit and handshake timeout, and a 1 s wait for the server's close reply before the socket is destroyed.
+ * A rejected handshake is reported with its HTTP status and the first 16 KiB of its body.
+ */
 export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
   const socket = new WebSocket(request.url, wsClientOptions(request));
   // The session stops listening when it closes the socket; `ws` keeps our handlers until its own

@@ -2,10 +2,11 @@
 import { expect } from 'chai';
 import { connect } from 'node:net';
 import { signHandshake, sdkDate } from '../../lib/auth/aksk.js';
-import { akskAuthenticator, startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
+import { akskAuthenticator, startEmulator, type Emulator } from '../../lib/emulator/index.js';
 import { SisConfigError } from '../../lib/index.js';
 import { handshake, rttsUrl, type HttpAnswer } from '../emulator/helpers.js';
 import { SECRETS } from '../helpers/secrets.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 const KEY = { ak: 'AKEMULATOR0000000001', sk: SECRETS.sk };
 const USER = { domainName: 'acme', userName: 'tts-bot', password: SECRETS.password };
@@ -40,18 +41,10 @@ const rawHandshake = (emulator: Emulator, lines: readonly string[]): Promise<str
   });
 
 describe('emulator authentication', () => {
-  let emulator: Emulator;
   let now = Date.UTC(2024, 5, 1, 12, 0, 0);
-  const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
-    emulator = await startEmulator({ port: 0, clock: () => new Date(now), ...options });
-    return emulator;
-  };
+  const sis = useEmulator({ options: { clock: () => new Date(now) }, teardown: 'idle' });
   beforeEach(() => {
     now = Date.UTC(2024, 5, 1, 12, 0, 0);
-  });
-  afterEach(async () => {
-    await emulator.idle();
-    await emulator.close();
   });
 
   const expectRejected = (answer: HttpAnswer, why: RegExp): void => {
@@ -66,7 +59,7 @@ describe('emulator authentication', () => {
     const signed = (url: string, key: { ak: string; sk: string } = KEY, at = now): Record<string, string> => signHandshake(url, key, new Date(at));
 
     it('opens a handshake signed with a configured key, signed for the host and port sent', async () => {
-      await start({ akSk: [{ ak: 'OTHER', sk: 'other-sk' }, KEY] });
+      const { emulator } = await sis.start({ akSk: [{ ak: 'OTHER', sk: 'other-sk' }, KEY] });
       expect((await handshake(rttsUrl(emulator), signed(rttsUrl(emulator)))).status).to.equal(101);
       await emulator.idle();
       expect(emulator.sessions[0]).to.include({ status: 101, authenticated: true });
@@ -75,7 +68,7 @@ describe('emulator authentication', () => {
     });
 
     it('answers a wrong signature, an unknown AK, or a signature for another host, path or query with 401', async () => {
-      await start({ akSk: [KEY] });
+      const { emulator } = await sis.start({ akSk: [KEY] });
       const url = rttsUrl(emulator);
       expectRejected(await handshake(url, signed(url, { ak: KEY.ak, sk: SECRETS.wrongSk })), /verify aksk signature fail$/);
       expectRejected(await handshake(url, signed(url, { ak: 'AKUNKNOWN', sk: KEY.sk })), /ak not exist$/);
@@ -86,14 +79,14 @@ describe('emulator authentication', () => {
     });
 
     it('answers an X-Sdk-Date more than 15 minutes off with 401, either way', async () => {
-      await start({ akSk: [KEY] });
+      const { emulator } = await sis.start({ akSk: [KEY] });
       const url = rttsUrl(emulator);
       for (const off of [-16 * MINUTE, 16 * MINUTE]) expectRejected(await handshake(url, signed(url, KEY, now + off)), /x-sdk-date is too far/);
       for (const off of [-14 * MINUTE, 14 * MINUTE]) expect((await handshake(url, signed(url, KEY, now + off))).status).to.equal(101);
     });
 
     it('answers missing or malformed headers with 401', async () => {
-      await start({ akSk: [KEY] });
+      const { emulator } = await sis.start({ akSk: [KEY] });
       const url = rttsUrl(emulator);
       const { 'X-Sdk-Date': date = '', Authorization: authorization = '' } = signed(url);
       expectRejected(await handshake(url, { Authorization: authorization }), /x-sdk-date not found$/);
@@ -110,7 +103,7 @@ describe('emulator authentication', () => {
     });
 
     it('answers a request with two Host headers with 401', async () => {
-      await start({ akSk: [KEY] });
+      const { emulator } = await sis.start({ akSk: [KEY] });
       const url = rttsUrl(emulator);
       const headers = signed(url);
       const request = (hosts: readonly string[]): string[] => [
@@ -129,7 +122,7 @@ describe('emulator authentication', () => {
     });
 
     it('still accepts the configured tokens alongside AK/SK', async () => {
-      await start({ akSk: [KEY], tokens: [SECRETS.token] });
+      const { emulator } = await sis.start({ akSk: [KEY], tokens: [SECRETS.token] });
       expect((await handshake(rttsUrl(emulator), { 'X-Auth-Token': SECRETS.token })).status).to.equal(101);
     });
 
@@ -152,7 +145,7 @@ describe('emulator authentication', () => {
 
   describe('the IAM token service (POST /v3/auth/tokens)', () => {
     it('issues a project-scoped token in X-Subject-Token with expires_at from the configured lifetime', async () => {
-      await start({ iamUsers: [USER], iamTokenLifetimeMs: 60 * MINUTE });
+      const { emulator } = await sis.start({ iamUsers: [USER], iamTokenLifetimeMs: 60 * MINUTE });
       const response = await login(emulator, USER);
       expect(response.status).to.equal(201);
       const token = response.headers.get('x-subject-token') ?? '';
@@ -170,7 +163,7 @@ describe('emulator authentication', () => {
     });
 
     it('issues tokens that open handshakes until they expire or are revoked', async () => {
-      await start({ iamUsers: [USER], iamTokenLifetimeMs: 60 * MINUTE });
+      const { emulator } = await sis.start({ iamUsers: [USER], iamTokenLifetimeMs: 60 * MINUTE });
       const token = (await login(emulator, USER)).headers.get('x-subject-token') ?? '';
       expect((await handshake(rttsUrl(emulator), { 'X-Auth-Token': token })).status).to.equal(101);
       now += 61 * MINUTE;
@@ -182,7 +175,7 @@ describe('emulator authentication', () => {
     });
 
     it("answers a wrong user, domain or password with 401 and IAM's error body, never echoing the password", async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       for (const user of [
         { ...USER, password: SECRETS.wrongPassword },
         { ...USER, userName: 'nobody' },
@@ -199,7 +192,7 @@ describe('emulator authentication', () => {
     });
 
     it('serves injected failures first, one per request, and counts every request', async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       emulator.iam.injectFailure({ status: 500 }, { status: 429, errorCode: 'IAM.0999', errorMsg: 'slow down' });
       expect((await login(emulator, USER)).status).to.equal(500);
       const throttled = await login(emulator, USER);
@@ -211,7 +204,7 @@ describe('emulator authentication', () => {
     });
 
     it('answers other methods with 405 and malformed bodies with 400', async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       expect((await fetch(`${emulator.iamEndpoint}/v3/auth/tokens`)).status).to.equal(405);
       const post = (body: string) => fetch(`${emulator.iamEndpoint}/v3/auth/tokens`, { method: 'POST', body });
       expect((await post('{')).status).to.equal(400);
@@ -236,6 +229,5 @@ describe('emulator authentication', () => {
       },
     );
     expect(problems).to.deep.equal(['akSk.0', 'akSk.1', 'iamUsers.0', 'iamTokenLifetimeMs']);
-    emulator = await start();
   });
 });

@@ -1,8 +1,8 @@
 /** iamPasswordToken against the emulator's IAM on 127.0.0.1, and against scripted fetch answers. */
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { startEmulator, type Emulator } from '../../lib/emulator/index.js';
 import { SisAuthError, SisConfigError, iamPasswordToken, type FetchLike, type IamPasswordTokenOptions } from '../../lib/index.js';
+import { useEmulator, withEmulator } from '../helpers/emulator-fixture.js';
 import { SECRETS } from '../helpers/secrets.js';
 
 const MINUTE = 60_000;
@@ -36,20 +36,14 @@ const scriptedFetch = (answer: { status: number; headers?: Record<string, string
 };
 
 describe('iamPasswordToken', () => {
-  let emulator: Emulator;
   let now = Date.UTC(2024, 5, 1, 12, 0, 0);
   const clock = (): Date => new Date(now);
-  const provider = (options: Partial<IamPasswordTokenOptions> = {}) =>
-    iamPasswordToken({ ...USER, region: 'cn-north-4', iamEndpoint: emulator.iamEndpoint, clock, ...options });
-
-  beforeEach(async () => {
+  beforeEach(() => {
     now = Date.UTC(2024, 5, 1, 12, 0, 0);
-    emulator = await startEmulator({ port: 0, iamUsers: [USER], iamTokenLifetimeMs: 60 * MINUTE, clock });
   });
-  afterEach(async () => {
-    await emulator.idle();
-    await emulator.close();
-  });
+  const sis = useEmulator({ startIn: 'beforeEach', options: { iamUsers: [USER], iamTokenLifetimeMs: 60 * MINUTE, clock }, teardown: 'idle' });
+  const provider = (options: Partial<IamPasswordTokenOptions> = {}) =>
+    iamPasswordToken({ ...USER, region: 'cn-north-4', iamEndpoint: sis.emulator.iamEndpoint, clock, ...options });
 
   it("posts the password login of protocol.md §3, scoped to the region's project, and returns X-Subject-Token", async () => {
     const calls: { url: string; init: Parameters<FetchLike>[1] }[] = [];
@@ -60,7 +54,7 @@ describe('iamPasswordToken', () => {
     const token = await provider({ fetch: recording })();
     expect(token).to.match(/^MII/);
     expect(calls).to.have.length(1);
-    expect(calls[0]?.url).to.equal(`${emulator.iamEndpoint}/v3/auth/tokens`);
+    expect(calls[0]?.url).to.equal(`${sis.emulator.iamEndpoint}/v3/auth/tokens`);
     expect(calls[0]?.init).to.include({ method: 'POST', redirect: 'error' });
     expect(calls[0]?.init.headers).to.deep.equal({ 'Content-Type': 'application/json;charset=utf8' });
     expect(JSON.parse(calls[0]?.init.body ?? '')).to.deep.equal({
@@ -75,12 +69,11 @@ describe('iamPasswordToken', () => {
     const first = await provider()();
     expect(await provider()()).to.equal(first);
     expect(await provider()()).to.equal(first);
-    expect(emulator.iam.requests).to.equal(1);
+    expect(sis.emulator.iam.requests).to.equal(1);
   });
 
   it('keys the cache by IAM endpoint, domain, user and project scope (and never serves it to another password)', async () => {
-    const other = await startEmulator({ port: 0, iamUsers: [USER, { ...USER, domainName: 'acme-2' }, { ...USER, userName: 'bot-2' }], clock });
-    try {
+    await withEmulator({ iamUsers: [USER, { ...USER, domainName: 'acme-2' }, { ...USER, userName: 'bot-2' }], clock }, async (other) => {
       const tokens = new Set([
         await provider()(),
         await provider({ region: 'cn-east-3' })(),
@@ -89,13 +82,11 @@ describe('iamPasswordToken', () => {
         await provider({ iamEndpoint: other.iamEndpoint, userName: 'bot-2' })(),
       ]);
       expect(tokens.size).to.equal(5);
-      expect(emulator.iam.requests + other.iam.requests).to.equal(5);
+      expect(sis.emulator.iam.requests + other.iam.requests).to.equal(5);
       const error = await rejectionOf(provider({ password: SECRETS.wrongPassword })());
       expect(error).to.be.instanceOf(SisAuthError).and.include({ status: 401 });
-      expect(emulator.iam.requests).to.equal(3);
-    } finally {
-      await other.close();
-    }
+      expect(sis.emulator.iam.requests).to.equal(3);
+    });
   });
 
   it('refreshes before expires_at: 5 minutes before, or half the lifetime when that is shorter', async () => {
@@ -106,10 +97,9 @@ describe('iamPasswordToken', () => {
     now += 2 * MINUTE; // 56 minutes into a 60-minute token
     const second = await token();
     expect(second).not.to.equal(first);
-    expect(emulator.iam.requests).to.equal(2);
+    expect(sis.emulator.iam.requests).to.equal(2);
 
-    const short = await startEmulator({ port: 0, iamUsers: [USER], iamTokenLifetimeMs: 4 * MINUTE, clock });
-    try {
+    await withEmulator({ iamUsers: [USER], iamTokenLifetimeMs: 4 * MINUTE, clock }, async (short) => {
       const shortLived = provider({ iamEndpoint: short.iamEndpoint });
       const a = await shortLived();
       now += 1.5 * MINUTE;
@@ -117,16 +107,14 @@ describe('iamPasswordToken', () => {
       now += MINUTE; // 2.5 of 4 minutes: past half the lifetime
       expect(await shortLived()).not.to.equal(a);
       expect(short.iam.requests).to.equal(2);
-    } finally {
-      await short.close();
-    }
+    });
   });
 
   it("measures the lifetime on IAM's clock, so a local clock hours off still caches", async () => {
     const token = provider({ clock: () => new Date(now + 5 * 3_600_000) });
     const first = await token();
     expect(await token()).to.equal(first);
-    expect(emulator.iam.requests).to.equal(1);
+    expect(sis.emulator.iam.requests).to.equal(1);
   });
 
   it('shares one request among concurrent callers', async () => {
@@ -134,7 +122,7 @@ describe('iamPasswordToken', () => {
     const b = provider();
     const tokens = await Promise.all([a(), b(), a(), b(), a()]);
     expect(new Set(tokens).size).to.equal(1);
-    expect(emulator.iam.requests).to.equal(1);
+    expect(sis.emulator.iam.requests).to.equal(1);
   });
 
   it('fetches a fresh token after invalidate()', async () => {
@@ -144,7 +132,7 @@ describe('iamPasswordToken', () => {
     const second = await token();
     expect(second).not.to.equal(first);
     expect(await token()).to.equal(second);
-    expect(emulator.iam.requests).to.equal(2);
+    expect(sis.emulator.iam.requests).to.equal(2);
   });
 
   describe('failures', () => {
@@ -158,32 +146,31 @@ describe('iamPasswordToken', () => {
         retryable: false,
       });
       expect((error as Error).message).to.equal(
-        `IAM refused a token for user "tts-bot" of domain "acme" at ${emulator.iamEndpoint} with HTTP 401: 401 The username or password is wrong.`,
+        `IAM refused a token for user "tts-bot" of domain "acme" at ${sis.emulator.iamEndpoint} with HTTP 401: 401 The username or password is wrong.`,
       );
       expect(showsPassword(error)).to.equal(false);
     });
 
     it('marks 5xx as retryable, caches no failure, and succeeds on the next call', async () => {
-      emulator.iam.injectFailure({ status: 500, errorCode: 'IAM.0001', errorMsg: 'internal error' });
+      sis.emulator.iam.injectFailure({ status: 500, errorCode: 'IAM.0001', errorMsg: 'internal error' });
       const token = provider();
       const error = await rejectionOf(token());
       expect(error).to.be.instanceOf(SisAuthError).and.include({ status: 500, errorCode: 'IAM.0001', errorMsg: 'internal error', retryable: true });
       expect(await token()).to.match(/^MII/);
-      expect(emulator.iam.requests).to.equal(2);
+      expect(sis.emulator.iam.requests).to.equal(2);
     });
 
     it('gives every concurrent caller the same failure', async () => {
-      emulator.iam.injectFailure({ status: 503 });
+      sis.emulator.iam.injectFailure({ status: 503 });
       const token = provider();
       const errors = await Promise.all([rejectionOf(token()), rejectionOf(token())]);
       expect(errors[0]).to.equal(errors[1]).and.be.instanceOf(SisAuthError);
-      expect(emulator.iam.requests).to.equal(1);
+      expect(sis.emulator.iam.requests).to.equal(1);
     });
 
     it('reports an unreachable IAM as retryable, with the cause', async () => {
-      const closed = await startEmulator({ port: 0 });
-      await closed.close();
-      const error = await rejectionOf(provider({ iamEndpoint: closed.iamEndpoint })());
+      const closedEndpoint = await withEmulator({}, async (closed) => closed.iamEndpoint);
+      const error = await rejectionOf(provider({ iamEndpoint: closedEndpoint })());
       expect(error).to.be.instanceOf(SisAuthError).and.include({ retryable: true, status: undefined });
       expect((error as Error).message).to.match(/^could not get an IAM token for user "tts-bot" of domain "acme" at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
       expect((error as Error).cause).to.be.instanceOf(Error);
@@ -250,11 +237,11 @@ describe('iamPasswordToken', () => {
     it('make a provider that prints who it logs in as, never the password', () => {
       const token = provider();
       expect(inspect(token, { breakLength: Infinity })).to.equal(
-        `IamTokenProvider { iamEndpoint: '${emulator.iamEndpoint}', domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' }`,
+        `IamTokenProvider { iamEndpoint: '${sis.emulator.iamEndpoint}', domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' }`,
       );
       expect(String(token)).to.equal('[IamTokenProvider tts-bot@acme cn-north-4]');
       expect(JSON.parse(JSON.stringify({ token }))).to.deep.equal({
-        token: { type: 'IamTokenProvider', iamEndpoint: emulator.iamEndpoint, domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' },
+        token: { type: 'IamTokenProvider', iamEndpoint: sis.emulator.iamEndpoint, domainName: 'acme', userName: 'tts-bot', project: 'cn-north-4' },
       });
       expect(showsPassword(token) || showsPassword({ auth: { token } })).to.equal(false);
     });

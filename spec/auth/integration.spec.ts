@@ -4,34 +4,23 @@
  */
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
 import { SisHandshakeError, createSisClient, iamPasswordToken, sisOptionsFromEnv, type AuthOptions, type SisClient } from '../../lib/index.js';
 import { SECRETS } from '../helpers/secrets.js';
 import { errorOf } from '../helpers/errors.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 const KEY = { ak: 'AKINTEGRATION0000001', sk: SECRETS.sk };
 const USER = { domainName: 'acme', userName: 'tts-bot', password: SECRETS.password };
 
 describe('authentication against the emulator', () => {
-  let emulator: Emulator;
-  const start = async (options: EmulatorOptions): Promise<Emulator> => {
-    emulator = await startEmulator({ port: 0, ...options });
-    return emulator;
-  };
-  const clientWith = (auth: AuthOptions): SisClient =>
-    createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth, timeouts: { connect: 2_000, firstAudio: 2_000, idle: 2_000 } });
+  const sis = useEmulator({ client: { timeouts: { connect: 2_000, firstAudio: 2_000, idle: 2_000 } }, teardown: 'idle' });
+  const clientWith = (auth: AuthOptions): SisClient => sis.client({ auth });
   const synthesize = (client: SisClient) => lastValueFrom(client.synthesize$({ text: '你好' }).pipe(toArray()));
-  const statuses = (): (number | undefined)[] => emulator.sessions.map((s) => s.status);
-
-  afterEach(async () => {
-    await emulator.idle();
-    expect(emulator.openConnections()).to.equal(0);
-    await emulator.close();
-  });
+  const statuses = (): (number | undefined)[] => sis.emulator.sessions.map((s) => s.status);
 
   describe('AK/SK', () => {
     it('signs each handshake so that the gateway accepts it (one Host, with the port)', async () => {
-      await start({ akSk: [KEY] });
+      const { emulator } = await sis.start({ akSk: [KEY] });
       const client = clientWith(KEY);
       expect(await synthesize(client)).to.have.length.above(0);
       expect(await synthesize(client)).to.have.length.above(0);
@@ -45,7 +34,7 @@ describe('authentication against the emulator', () => {
     });
 
     it('is refused with 401 for a wrong SK, without a retry, and the error shows no SK', async () => {
-      await start({ akSk: [KEY] });
+      await sis.start({ akSk: [KEY] });
       const error = await errorOf(synthesize(clientWith({ ak: KEY.ak, sk: SECRETS.wrongSk })));
       expect(error)
         .to.be.instanceOf(SisHandshakeError)
@@ -55,14 +44,14 @@ describe('authentication against the emulator', () => {
     });
 
     it("is refused with 401 when the client's clock is 20 minutes off", async () => {
-      await start({ akSk: [KEY] });
+      await sis.start({ akSk: [KEY] });
       const error = await errorOf(synthesize(clientWith({ ...KEY, clock: () => new Date(Date.now() - 20 * 60_000) })));
       expect(error).to.be.instanceOf(SisHandshakeError).and.include({ status: 401 });
       expect((error as SisHandshakeError).errorMsg).to.match(/x-sdk-date is too far/);
     });
 
     it('works from the environment: HUAWEICLOUD_SIS_AK, _SK, _PROJECT_ID and _ENDPOINT', async () => {
-      await start({ akSk: [KEY] });
+      const { emulator } = await sis.start({ akSk: [KEY] });
       const options = sisOptionsFromEnv({
         HUAWEICLOUD_SIS_AK: KEY.ak,
         HUAWEICLOUD_SIS_SK: KEY.sk,
@@ -74,10 +63,10 @@ describe('authentication against the emulator', () => {
   });
 
   describe('IAM password tokens', () => {
-    const provider = () => iamPasswordToken({ ...USER, region: 'cn-north-4', iamEndpoint: emulator.iamEndpoint });
+    const provider = () => iamPasswordToken({ ...USER, region: 'cn-north-4', iamEndpoint: sis.emulator.iamEndpoint });
 
     it('logs in once and reuses the token for every session', async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       const client = clientWith({ token: provider() });
       await synthesize(client);
       await synthesize(client);
@@ -86,7 +75,7 @@ describe('authentication against the emulator', () => {
     });
 
     it('after a 401 (the token was revoked) drops the cached token, logs in again and retries once', async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       const client = clientWith({ token: provider() });
       await synthesize(client);
       emulator.iam.revokeTokens();
@@ -96,7 +85,7 @@ describe('authentication against the emulator', () => {
     });
 
     it('retries once, not in a loop: a second 401 is the error', async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       emulator.injectNext({ kind: 'reject-handshake', status: 401 }, { kind: 'reject-handshake', status: 401 });
       const error = await errorOf(synthesize(clientWith({ token: provider() })));
       expect(error).to.be.instanceOf(SisHandshakeError).and.include({ status: 401 });
@@ -105,7 +94,7 @@ describe('authentication against the emulator', () => {
     });
 
     it('fails with SisAuthError, opening no socket, when IAM refuses the password', async () => {
-      await start({ iamUsers: [USER] });
+      const { emulator } = await sis.start({ iamUsers: [USER] });
       const token = iamPasswordToken({ ...USER, password: SECRETS.wrongPassword, region: 'cn-north-4', iamEndpoint: emulator.iamEndpoint });
       const error = await errorOf(synthesize(clientWith({ token })));
       expect(error).to.include({ code: 'AUTH_FAILED', status: 401, retryable: false });

@@ -6,8 +6,9 @@ import { expect } from 'chai';
 import { NEVER, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { signHandshake } from '../../lib/auth/aksk.js';
-import { SisHandshakeError, SisTimeoutError, createSisClient, type AudioChunk, type AuthOptions, type RefreshableTokenSource } from '../../lib/index.js';
-import { TRACE, binary, endFrame, fail, fakeSockets, open, startFrame, type ServerAction } from '../helpers/fake-socket.js';
+import { SisHandshakeError, SisTimeoutError, createSisClient, type AuthOptions, type RefreshableTokenSource } from '../../lib/index.js';
+import { audioChunk } from '../helpers/chunks.js';
+import { binary, endFrame, fail, fakeSockets, open, startFrame, type ServerAction } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { SECRETS } from '../helpers/secrets.js';
 
@@ -28,7 +29,7 @@ const rejected401 = new SisHandshakeError({
 });
 
 const v = { o: open, s: startFrame(), a: binary(1, 2), e: endFrame(), r: rejection(401), f: rejection(403), x: rejection(500) };
-const chunk: AudioChunk = { data: Uint8Array.from([1, 2]), index: 0, offset: 0, traceId: TRACE };
+const chunk = audioChunk([1, 2]);
 
 /** A caching provider: `invalidate()` moves on to the next token. */
 const refreshable = (...tokens: (string | Observable<string>)[]) => {

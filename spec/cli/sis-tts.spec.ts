@@ -5,8 +5,9 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulator, type Emulator } from '../../lib/emulator/index.js';
+import type { Emulator } from '../../lib/emulator/index.js';
 import { splitText } from '../../lib/index.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 import { parseWav } from '../helpers/wav-reader.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -37,21 +38,16 @@ const lines = (text: string): string[] => text.split('\n').filter((line) => line
 describe('sis-tts (spawned)', function () {
   this.timeout(20_000);
   let dir: string;
-  let emulator: Emulator | undefined;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sis-tts-'));
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
-    if (emulator === undefined) return;
-    await emulator.idle();
-    expect(emulator.openConnections()).to.equal(0);
-    await emulator.close();
-    emulator = undefined;
   });
+  const sis = useEmulator({ options: { tokens: ['cli-secret-token'] }, teardown: 'idle' });
   /** An emulator in this process, reached through the credential variables. */
   const service = async (): Promise<{ emulator: Emulator; env: Record<string, string> }> => {
-    emulator = await startEmulator({ host: '127.0.0.1', port: 0, tokens: ['cli-secret-token'] });
+    const { emulator } = await sis.start();
     return {
       emulator,
       env: { HUAWEICLOUD_SIS_TOKEN: 'cli-secret-token', HUAWEICLOUD_SIS_PROJECT_ID: emulator.projectId, HUAWEICLOUD_SIS_ENDPOINT: emulator.url },

@@ -89,6 +89,13 @@ describe('sis-tts arguments', () => {
     expect(options(['x', '-o', 'a.wav', '--sample-rate', '8K'])).to.include({ sampleRate: 8000 });
   });
 
+  it('takes --allow-insecure as a hidden alias of --allow-plain-ws (a plain ws:// endpoint, nothing else)', () => {
+    expect(options(['x', '-o', 'a.wav', '--allow-insecure'])).to.include({ allowPlainWs: true });
+    const output = recorder();
+    parseArgs(['--help'], output, '1.2.3');
+    expect(output.written.out).not.to.include('--allow-insecure');
+  });
+
   it('has no --format or --rate: one meaning per name', () => {
     expect(usage(['x', '-o', 'a.wav', '--format', 'alaw'])).to.deep.equal({
       code: 2,

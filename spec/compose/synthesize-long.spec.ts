@@ -15,10 +15,11 @@ import {
 } from '../../lib/index.js';
 import { TRACE, binary, endFrame, errorFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-import { chunk, stubClient } from '../helpers/stub-client.js';
+import { audioChunk, type ChunkPlace } from '../helpers/chunks.js';
+import { stubClient } from '../helpers/stub-client.js';
 
-const long = (part: number, parts: number, index: number, offset: number, traceId: string, ...bytes: number[]): LongAudioChunk => ({
-  ...chunk(traceId, index, offset, ...bytes),
+const long = (part: number, parts: number, bytes: readonly number[], place: ChunkPlace): LongAudioChunk => ({
+  ...audioChunk(bytes, place),
   part,
   parts,
 });
@@ -34,15 +35,15 @@ describe('synthesizeLong$', () => {
 
   it('runs two sessions at once and emits their audio strictly in text order, renumbered across parts', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const p0 = cold('-a--b|', { a: chunk('t0', 0, 0, 1, 2), b: chunk('t0', 1, 2, 3) });
-      const p1 = cold('-c|', { c: chunk('t1', 0, 0, 4, 5) });
-      const p2 = cold('-d|', { d: chunk('t2', 0, 0, 6) });
+      const p0 = cold('-a--b|', { a: audioChunk([1, 2], { traceId: 't0' }), b: audioChunk([3], { index: 1, offset: 2, traceId: 't0' }) });
+      const p1 = cold('-c|', { c: audioChunk([4, 5], { traceId: 't1' }) });
+      const p2 = cold('-d|', { d: audioChunk([6], { traceId: 't2' }) });
       const client = stubClient({ '一二。': p0, '三四。': p1, '五六。': p2 });
       expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe('-a--bcd|', {
-        a: long(0, 3, 0, 0, 't0', 1, 2),
-        b: long(0, 3, 1, 2, 't0', 3),
-        c: long(1, 3, 2, 3, 't1', 4, 5),
-        d: long(2, 3, 3, 5, 't2', 6),
+        a: long(0, 3, [1, 2], { traceId: 't0' }),
+        b: long(0, 3, [3], { index: 1, offset: 2, traceId: 't0' }),
+        c: long(1, 3, [4, 5], { index: 2, offset: 3, traceId: 't1' }),
+        d: long(2, 3, [6], { index: 3, offset: 5, traceId: 't2' }),
       });
       expectSubscriptions(p0.subscriptions).toBe('^----!');
       expectSubscriptions(p1.subscriptions).toBe('^-!');
@@ -78,8 +79,12 @@ describe('synthesizeLong$', () => {
 
   it('pauses a part running ahead once it holds highWaterMark bytes, and resumes it as its turn drains it', () => {
     scheduler.run(({ cold, flush }) => {
-      const p0 = cold('-a---|', { a: chunk('t0', 0, 0, 1) });
-      const p1 = cold('-b-c--d|', { b: chunk('t1', 0, 0, 2), c: chunk('t1', 1, 1, 3), d: chunk('t1', 2, 2, 4) });
+      const p0 = cold('-a---|', { a: audioChunk([1], { traceId: 't0' }) });
+      const p1 = cold('-b-c--d|', {
+        b: audioChunk([2], { traceId: 't1' }),
+        c: audioChunk([3], { index: 1, offset: 1, traceId: 't1' }),
+        d: audioChunk([4], { index: 2, offset: 2, traceId: 't1' }),
+      });
       const client = stubClient({ '一二。': p0, '三四。': p1 });
       const seen: number[] = [];
       synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3, highWaterMark: 2 }).subscribe((c) => seen.push(...c.data));
@@ -95,12 +100,12 @@ describe('synthesizeLong$', () => {
   it('fails the whole with the failed part, its index and trace id, and stops every session', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const cause = new SisServiceError({ traceId: 't1', errorCode: 'SIS.0401', errorMsg: 'synthesis error' });
-      const p0 = cold('-a-----|', { a: chunk('t0', 0, 0, 1) });
+      const p0 = cold('-a-----|', { a: audioChunk([1], { traceId: 't0' }) });
       const p1 = cold<AudioChunk>('---#', undefined, cause);
       const client = stubClient({ '一二。': p0, '三四。': p1, '五六。': cold<AudioChunk>('-|') });
       expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe(
         '-a-#',
-        { a: long(0, 3, 0, 0, 't0', 1) },
+        { a: long(0, 3, [1], { traceId: 't0' }) },
         new SisPartError({ part: 1, parts: 3, cause }),
       );
       expectSubscriptions(p0.subscriptions).toBe('^--!');
@@ -112,26 +117,29 @@ describe('synthesizeLong$', () => {
       let attempts = 0;
       const dropped = new SisConnectionError('connection closed (code 1006)');
       const flaky = cold<AudioChunk>('-#', undefined, dropped);
-      const fine = cold('-b|', { b: chunk('t1b', 0, 0, 2) });
-      const client = stubClient({ '一二。': cold('-a|', { a: chunk('t0', 0, 0, 1) }) });
+      const fine = cold('-b|', { b: audioChunk([2], { traceId: 't1b' }) });
+      const client = stubClient({ '一二。': cold('-a|', { a: audioChunk([1], { traceId: 't0' }) }) });
       const parts = {
         ...client,
         synthesize$: (request: { text: string }) => (request.text === '三四。' ? defer(() => (attempts++ === 0 ? flaky : fine)) : client.synthesize$(request)),
       };
       expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client: parts, maxPartLength: 3, retry: { initialDelay: 4, jitter: 0 } })).toBe('-a----b|', {
-        a: long(0, 2, 0, 0, 't0', 1),
-        b: long(1, 2, 1, 1, 't1b', 2),
+        a: long(0, 2, [1], { traceId: 't0' }),
+        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 't1b' }),
       });
     });
   });
 
   it('skips parts with nothing to speak', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const client = stubClient({ 'ab。': cold('-a|', { a: chunk('t', 0, 0, 1) }), 'cd。': cold('-b|', { b: chunk('u', 0, 0, 2) }) });
+      const client = stubClient({
+        'ab。': cold('-a|', { a: audioChunk([1], { traceId: 't' }) }),
+        'cd。': cold('-b|', { b: audioChunk([2], { traceId: 'u' }) }),
+      });
       // Parts: 'ab。', '   ', '   ', 'cd。'.
       expectObservable(synthesizeLong$({ text: 'ab。      cd。' }, { client, maxPartLength: 3 })).toBe('-a(b|)', {
-        a: long(0, 2, 0, 0, 't', 1),
-        b: long(1, 2, 1, 1, 'u', 2),
+        a: long(0, 2, [1], { traceId: 't' }),
+        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 'u' }),
       });
     });
   });
@@ -184,7 +192,7 @@ describe('synthesizeLong$', () => {
       const cause = new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0413', errorMsg: 'engine error', reason: 'ERROR' });
       expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3 })).toBe(
         '-----a-#',
-        { a: long(0, 2, 0, 0, 'trace-0', 1, 2) },
+        { a: long(0, 2, [1, 2], { traceId: 'trace-0' }) },
         new SisPartError({ part: 1, parts: 2, cause }),
       );
     });

@@ -13,7 +13,8 @@ import {
 } from '../../lib/index.js';
 import { TRACE, binary, endFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-import { chunk, stubClient } from '../helpers/stub-client.js';
+import { audioChunk } from '../helpers/chunks.js';
+import { stubClient } from '../helpers/stub-client.js';
 
 const quota = new SisServiceError({ traceId: 'tb', errorCode: 'SIS.0411', errorMsg: 'property invalid' });
 
@@ -25,9 +26,9 @@ describe('synthesizeMany$', () => {
 
   it('emits one result per request, in input order, each with its whole audio and trace id', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = cold('---a-a|', { a: chunk('ta', 0, 0, 1) });
-      const b = cold('-b|', { b: chunk('tb', 0, 0, 2, 3) });
-      const c = cold('-----c|', { c: chunk('tc', 0, 0, 4) });
+      const a = cold('---a-a|', { a: audioChunk([1], { traceId: 'ta' }) });
+      const b = cold('-b|', { b: audioChunk([2, 3], { traceId: 'tb' }) });
+      const c = cold('-----c|', { c: audioChunk([4], { traceId: 'tc' }) });
       const client = stubClient({ a, b, c });
       expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client })).toBe('------(xy)--(z|)', {
         x: { index: 0, request: { text: 'a' }, ok: true, audio: Uint8Array.from([1, 1]), traceId: 'ta' },
@@ -43,7 +44,7 @@ describe('synthesizeMany$', () => {
   it("in 'settle' mode reports a failure and carries on with the others", () => {
     scheduler.run(({ cold, expectObservable }) => {
       const client = stubClient({
-        a: cold('-a|', { a: chunk('ta', 0, 0, 1) }),
+        a: cold('-a|', { a: audioChunk([1], { traceId: 'ta' }) }),
         b: cold<AudioChunk>('-#', undefined, quota),
         c: cold<AudioChunk>('--|'),
       });
@@ -57,7 +58,7 @@ describe('synthesizeMany$', () => {
 
   it("in 'fail-fast' mode (the default) fails at once with the index of the failed request", () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = cold('----a|', { a: chunk('ta', 0, 0, 1) });
+      const a = cold('----a|', { a: audioChunk([1], { traceId: 'ta' }) });
       const client = stubClient({ a, b: cold<AudioChunk>('-#', undefined, quota) });
       expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }], { client })).toBe('-#', undefined, new SisItemError({ index: 1, cause: quota }));
       expectSubscriptions(a.subscriptions).toBe('^!');

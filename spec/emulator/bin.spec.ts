@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { WebSocket, type RawData } from 'ws';
 import { handshake } from './helpers.js';
 
 const spawnBin = (...args: string[]): ChildProcessWithoutNullStreams =>
@@ -12,6 +13,31 @@ const firstLine = async (stream: NodeJS.ReadableStream): Promise<string> => {
   const [line] = (await once(lines, 'line')) as [string];
   lines.close();
   return line;
+};
+
+/** A frame received on a raw socket: its `resp_type` (or `binary`), the code or event it names, and when it came. */
+interface Received {
+  readonly type: string;
+  readonly detail: unknown;
+  readonly atMs: number;
+}
+
+/** Sends `commands` as soon as the streaming socket is open, and records every frame until the server closes it. */
+const streamingConversation = async (url: string, commands: readonly object[]): Promise<{ openMs: number; frames: Received[] }> => {
+  const begin = performance.now();
+  const ws = new WebSocket(url, { headers: { 'X-Auth-Token': 'emulator-token' } });
+  const frames: Received[] = [];
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const atMs = performance.now() - begin;
+    const frame = isBinary ? { resp_type: 'binary' } : (JSON.parse(String(data)) as { resp_type: string; error_code?: string; event?: string });
+    frames.push({ type: frame.resp_type, detail: frame.error_code ?? frame.event, atMs });
+  });
+  const closed = once(ws, 'close');
+  await once(ws, 'open');
+  const openMs = performance.now() - begin;
+  for (const command of commands) ws.send(JSON.stringify(command));
+  await closed;
+  return { openMs, frames };
 };
 
 describe('sis-emulator (bin)', function () {
@@ -26,7 +52,9 @@ describe('sis-emulator (bin)', function () {
     expect(url, line).to.not.equal(null);
     expect(Number(url?.[1])).to.be.above(0);
     expect(line).to.include('project id demo').and.include('X-Auth-Token: emulator-token');
+    expect(line).to.include(`${url?.[0]}/v1/demo/rtts (real-time)`).and.include(`${url?.[0]}/v1/demo/vcs/voices/clone (streaming)`);
     expect((await handshake(`${url?.[0]}/v1/demo/rtts`, { 'X-Auth-Token': 'emulator-token' })).status).to.equal(101);
+    expect((await handshake(`${url?.[0]}/v1/demo/vcs/voices/clone`, { 'X-Auth-Token': 'emulator-token' })).status).to.equal(101);
     child.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
     expect(code).to.equal(0);
@@ -58,6 +86,42 @@ describe('sis-emulator (bin)', function () {
     expect(((await exited) as [number | null])[0]).to.equal(0);
   });
 
+  it('passes --handshake-delay, --think-time, --text-timeout and the streaming limits to the emulator', async () => {
+    const flags = ['--handshake-delay', '150', '--think-time', '200', '--text-timeout', '400', '--streaming-piece-limit', '5', '--streaming-total-limit', '6'];
+    const child = spawnBin('--port', '0', '--project-id', 'demo', ...flags);
+    const exited = once(child, 'exit');
+    let conversation: Awaited<ReturnType<typeof streamingConversation>>;
+    try {
+      const url = /ws:\/\/[^ ]+?:\d+/.exec(await firstLine(child.stdout))?.[0];
+      const config = { voice_name: 'chinese_huaxiaoli_common' };
+      const msg = (text: string): object => ({ command: 'MSG', text });
+      // Two sentences within both limits, one past the total (ignored), one past the piece limit (ERROR,
+      // the session reset), then a START that gets no text: FATAL_ERROR once the text timeout runs out.
+      conversation = await streamingConversation(`${url}/v1/demo/vcs/voices/clone`, [
+        { command: 'START', text_pieces: 'MULTI', config },
+        msg('你好。'),
+        msg('再见。'),
+        msg('谢谢。'),
+        msg('一二三四五六。'),
+        { command: 'START', text_pieces: 'MULTI', config },
+      ]);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    const { openMs, frames } = conversation;
+
+    // Frame types, a run of audio as one 'binary…'.
+    const shape = frames
+      .map((f) => [f.type, f.detail].filter((part) => part !== undefined).join(' '))
+      .filter((type, i, all) => type !== 'binary' || all[i - 1] !== 'binary')
+      .map((type) => (type === 'binary' ? 'binary…' : type));
+    expect(shape).to.deep.equal(['START', 'EVENT EXCEEDED_TOTAL_TEXT_LENGTH', 'binary…', 'ERROR SIS.0403', 'START', 'FATAL_ERROR SIS.0416']);
+    expect(openMs, 'handshake').to.be.at.least(150);
+    expect(frames.find((f) => f.type === 'binary')?.atMs, 'first audio').to.be.at.least(openMs + 200);
+    expect(frames.find((f) => f.type === 'FATAL_ERROR')?.atMs, 'text timeout').to.be.at.least(openMs + 400);
+  });
+
   it('prints its flags on --help and exits 0', async () => {
     const child = spawnBin('--help');
     let stdout = '';
@@ -73,6 +137,11 @@ describe('sis-emulator (bin)', function () {
       '--frame-bytes',
       '--text-limit',
       '--idle-timeout',
+      '--think-time',
+      '--handshake-delay',
+      '--text-timeout',
+      '--streaming-piece-limit',
+      '--streaming-total-limit',
       '--max-concurrent',
       '--voices',
       'SIS_EMULATOR_TOKEN',
@@ -94,6 +163,15 @@ describe('sis-emulator (bin)', function () {
     [['--text-limit', '0'], /--text-limit: must be a positive integer, got 0/],
     [['--idle-timeout', '1.5'], /--idle-timeout .*expected a whole number/],
     [['--max-concurrent', '0'], /--max-concurrent: must be a positive integer, got 0/],
+    [['--think-time', '-5'], /--think-time .*expected a whole number/],
+    [['--think-time', '3000000000'], /--think-time: must be an integer from 0 to 2147483647, got 3000000000/],
+    [['--handshake-delay', 'slow'], /--handshake-delay .*expected a whole number/],
+    [['--handshake-delay', '2147483648'], /--handshake-delay: must be an integer from 0 to 2147483647, got 2147483648/],
+    [['--text-timeout', '0.5'], /--text-timeout .*expected a whole number/],
+    [['--text-timeout', '2147483648'], /--text-timeout: must be an integer from 0 to 2147483647, got 2147483648/],
+    [['--streaming-piece-limit', '0'], /--streaming-piece-limit: must be a positive integer, got 0/],
+    [['--streaming-total-limit', '1e5'], /--streaming-total-limit .*expected a whole number/],
+    [['--streaming-total-limit', '0'], /--streaming-total-limit: must be a positive integer, got 0/],
     [['--project-id', 'a/b'], /--project-id: must be a project id of letters, digits, - and _, got "a\/b"/],
     [['--port'], /--port <port>' argument missing/],
     [['extra'], /too many arguments/],

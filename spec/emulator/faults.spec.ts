@@ -1,16 +1,8 @@
 import { expect } from 'chai';
 import { SisConfigError } from '../../lib/errors.js';
-import {
-  startEmulator,
-  synthesizeAudio,
-  type Emulator,
-  type EmulatorOptions,
-  type Fault,
-  type FaultContext,
-  type FaultPoint,
-  type SessionFault,
-} from '../../lib/emulator/index.js';
+import { synthesizeAudio, type Fault, type FaultContext, type FaultPoint, type SessionFault } from '../../lib/emulator/index.js';
 import { audioOf, command, converse, handshake, rttsUrl, shape, TestClient, textFrames, typeOf } from './helpers.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 // 8 kHz PCM at 640 bytes per frame: '你好' is 6400 bytes, 10 frames.
 const REQUEST = command({ text: '你好' });
@@ -18,14 +10,7 @@ const FRAMES = 10;
 const AUDIO = synthesizeAudio(REQUEST).length;
 
 describe('emulator faults', () => {
-  let emulator: Emulator;
-  const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
-    emulator = await startEmulator({ port: 0, frameBytes: 640, ...options });
-    return emulator;
-  };
-  afterEach(async () => {
-    await emulator.close();
-  });
+  const sis = useEmulator({ options: { frameBytes: 640 } });
 
   /** Frame types with every binary frame counted: `['START', 'binary×2', 'ERROR']`. */
   const counted = (types: string[]): string[] =>
@@ -36,6 +21,7 @@ describe('emulator faults', () => {
       return acc;
     }, []);
   const run = async (fault: Fault): Promise<{ types: string[]; code: number; frames: Awaited<ReturnType<typeof converse>>['frames'] }> => {
+    const { emulator } = sis;
     emulator.injectNext(fault);
     const { frames, closed } = await converse(emulator, REQUEST);
     await emulator.idle();
@@ -56,7 +42,7 @@ describe('emulator faults', () => {
     const where = JSON.stringify(at);
     describe(`at ${where}`, () => {
       it('error: sends ERROR then END/ERROR, and the client closes', async () => {
-        await start();
+        const { emulator } = await sis.start();
         const { types, frames } = await run({ kind: 'error', at, errorCode: 'SIS.0413', errorMsg: 'engine internal error' });
         expect(types).to.deep.equal([...before, 'ERROR', 'END']);
         expect(textFrames(frames, 'ERROR')[0]).to.deep.equal({
@@ -70,7 +56,7 @@ describe('emulator faults', () => {
       });
 
       it('fatal: sends FATAL_ERROR, then the server closes', async () => {
-        await start();
+        const { emulator } = await sis.start();
         const { types, code, frames } = await run({ kind: 'fatal', at });
         expect(types).to.deep.equal([...before, 'FATAL_ERROR']);
         expect(textFrames(frames, 'FATAL_ERROR')[0]).to.include({ error_code: 'SIS.0413', trace_id: emulator.sessions[0]?.traceId });
@@ -79,7 +65,7 @@ describe('emulator faults', () => {
       });
 
       it('end-error: sends END/ERROR', async () => {
-        await start();
+        const { emulator } = await sis.start();
         const { types, frames } = await run({ kind: 'end-error', at });
         expect(types).to.deep.equal([...before, 'END']);
         expect(textFrames(frames, 'END')[0]?.['reason']).to.equal('ERROR');
@@ -87,7 +73,7 @@ describe('emulator faults', () => {
       });
 
       it('drop: closes with 1011 by default, or the given code and reason', async () => {
-        await start();
+        const { emulator } = await sis.start();
         const dropped = await run({ kind: 'drop', at });
         expect(dropped.types).to.deep.equal(before);
         expect(dropped.code).to.equal(1011);
@@ -100,7 +86,7 @@ describe('emulator faults', () => {
       });
 
       it('drop with how: reset destroys the TCP connection without a close frame', async () => {
-        await start();
+        const { emulator } = await sis.start();
         const { types, code } = await run({ kind: 'drop', at, how: 'reset' });
         expect(types).to.deep.equal(before);
         expect(code).to.equal(1006);
@@ -108,7 +94,7 @@ describe('emulator faults', () => {
       });
 
       it('malformed: sends a text frame that is not JSON, then nothing', async () => {
-        await start();
+        const { emulator } = await sis.start();
         emulator.injectNext({ kind: 'malformed', at });
         const client = await TestClient.connect(emulator);
         client.send(REQUEST);
@@ -122,7 +108,7 @@ describe('emulator faults', () => {
       });
 
       it('unknown-type: sends a well-formed frame of an unknown type and goes on', async () => {
-        await start();
+        const { emulator } = await sis.start();
         const { types, frames } = await run({ kind: 'unknown-type', at, respType: 'EVENT' });
         const event = types.indexOf('EVENT');
         expect(types.slice(0, event)).to.deep.equal(before);
@@ -133,7 +119,7 @@ describe('emulator faults', () => {
       });
 
       it('stall: stops sending and keeps the socket open until the client closes', async () => {
-        await start({ closeGraceMs: 1 });
+        const { emulator } = await sis.start({ closeGraceMs: 1 });
         emulator.injectNext({ kind: 'stall', at });
         const client = await TestClient.connect(emulator);
         client.send(REQUEST);
@@ -151,21 +137,21 @@ describe('emulator faults', () => {
 
   describe('out of order', () => {
     it('audio-before-start: the first audio frame comes before START', async () => {
-      await start();
+      await sis.start();
       const { types, frames } = await run({ kind: 'out-of-order', what: 'audio-before-start' });
       expect(types).to.deep.equal(['binary×1', 'START', `binary×${FRAMES - 1}`, 'END']);
       expect(audioOf(frames).length).to.equal(AUDIO);
     });
 
     it('duplicate-start: START twice', async () => {
-      await start();
+      await sis.start();
       const { types, frames } = await run({ kind: 'out-of-order', what: 'duplicate-start' });
       expect(types).to.deep.equal(['START', 'START', `binary×${FRAMES}`, 'END']);
       expect(textFrames(frames, 'START')[0]).to.deep.equal(textFrames(frames, 'START')[1]);
     });
 
     it('end-before-start: an END/NORMAL before START', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'out-of-order', what: 'end-before-start' });
       const client = await TestClient.connect(emulator, { closeOnEnd: false });
       client.send(REQUEST);
@@ -176,7 +162,7 @@ describe('emulator faults', () => {
     });
 
     it('result-before-start: a RESULT before START, with or without subtitles', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const plain = await run({ kind: 'out-of-order', what: 'result-before-start' });
       expect(plain.types).to.deep.equal(['RESULT', 'START', `binary×${FRAMES}`, 'END']);
       emulator.injectNext({ kind: 'out-of-order', what: 'result-before-start' });
@@ -188,7 +174,7 @@ describe('emulator faults', () => {
 
   describe('at the handshake', () => {
     it('reject-handshake: answers with the HTTP status and a gateway JSON body', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'reject-handshake', status: 503 }, { kind: 'reject-handshake', status: 429, errorCode: 'SIS.0312', errorMsg: 'too many' });
       const headers = { 'X-Auth-Token': emulator.token };
       const first = await handshake(rttsUrl(emulator), headers);
@@ -205,7 +191,7 @@ describe('emulator faults', () => {
     });
 
     it('silent: accepts the handshake and never answers, not even with the idle timeout', async () => {
-      await start({ idleTimeoutMs: 20 });
+      const { emulator } = await sis.start({ idleTimeoutMs: 20 });
       emulator.injectNext({ kind: 'silent' });
       const silent = await TestClient.connect(emulator);
       silent.send(REQUEST);
@@ -222,7 +208,7 @@ describe('emulator faults', () => {
 
   describe('choosing faults', () => {
     it('injectNext is a FIFO, one fault per connection, before the fault option', async () => {
-      await start({ fault: { kind: 'end-error', at: 'before-end' } });
+      const { emulator } = await sis.start({ fault: { kind: 'end-error', at: 'before-end' } });
       emulator.injectNext({ kind: 'error', at: 'after-start' });
       emulator.injectNext({ kind: 'fatal', at: 'after-start' });
       const endings = [];
@@ -238,7 +224,7 @@ describe('emulator faults', () => {
 
     it('asks a fault function once per connection, with the connection number and redacted headers', async () => {
       const seen: FaultContext[] = [];
-      await start({
+      const { emulator } = await sis.start({
         fault: (context) => {
           seen.push(context);
           return context.connection === 2 ? { kind: 'error', at: 'before-start' } : undefined;
@@ -255,7 +241,9 @@ describe('emulator faults', () => {
     });
 
     it('faultOnStart picks a fault by the command, for concurrent sessions', async () => {
-      await start({ faultOnStart: (c) => (c.text.startsWith('fail') ? { kind: 'error', at: { afterFrames: 1 }, errorCode: 'SIS.0401' } : undefined) });
+      const { emulator } = await sis.start({
+        faultOnStart: (c) => (c.text.startsWith('fail') ? { kind: 'error', at: { afterFrames: 1 }, errorCode: 'SIS.0401' } : undefined),
+      });
       const texts = ['ok 1', 'fail 1', 'ok 2', 'fail 2'];
       const results = await Promise.all(texts.map((text) => converse(emulator, command({ text }))));
       expect(results.map((r) => textFrames(r.frames, 'END')[0]?.['reason'])).to.deep.equal(['NORMAL', 'ERROR', 'NORMAL', 'ERROR']);
@@ -263,7 +251,7 @@ describe('emulator faults', () => {
     });
 
     it('rejects an invalid fault given to injectNext with SisConfigError', async () => {
-      await start();
+      const { emulator } = await sis.start();
       expect(() => emulator.injectNext({ kind: 'drop', at: { afterFrames: -1 }, closeCode: 1005 })).to.throw(
         SisConfigError,
         /afterFrames[\s\S]*closeCode|closeCode[\s\S]*afterFrames/,
@@ -272,13 +260,13 @@ describe('emulator faults', () => {
     });
 
     it('answers ERROR SIS.0001 when faultOnStart returns an invalid fault', async () => {
-      await start({ faultOnStart: () => ({ kind: 'silent' }) as unknown as SessionFault });
+      const { emulator } = await sis.start({ faultOnStart: () => ({ kind: 'silent' }) as unknown as SessionFault });
       const { frames } = await converse(emulator, REQUEST);
       expect(textFrames(frames, 'ERROR')[0]).to.include({ error_code: 'SIS.0001' });
     });
 
     it('answers with HTTP 500 when a fault function returns an invalid fault', async () => {
-      await start({ fault: () => ({ kind: 'error', at: 'whenever' }) as unknown as Fault });
+      const { emulator } = await sis.start({ fault: () => ({ kind: 'error', at: 'whenever' }) as unknown as Fault });
       const answer = await handshake(rttsUrl(emulator), { 'X-Auth-Token': emulator.token });
       expect(answer.status).to.equal(500);
       expect(answer.body).to.include({ error_code: 'SIS.0001' });

@@ -1,19 +1,12 @@
 import { expect } from 'chai';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
 import { command, converse, handshake, rttsUrl, shape, TestClient } from './helpers.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 describe('emulator handshake', () => {
-  let emulator: Emulator;
-  const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
-    emulator = await startEmulator({ port: 0, ...options });
-    return emulator;
-  };
-  afterEach(async () => {
-    await emulator.close();
-  });
+  const sis = useEmulator();
 
   it('listens on 127.0.0.1 on an ephemeral port, with the demo token and project id', async () => {
-    await start();
+    const { emulator } = await sis.start();
     expect(emulator.url).to.equal(`ws://127.0.0.1:${emulator.port}`);
     expect(emulator.port).to.be.above(0);
     expect(emulator).to.include({ host: '127.0.0.1', token: 'emulator-token', projectId: 'emulator-project' });
@@ -21,7 +14,7 @@ describe('emulator handshake', () => {
 
   describe('authentication', () => {
     it('answers a missing X-Auth-Token with 401 and the API gateway body', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const answer = await handshake(rttsUrl(emulator), {});
       expect(answer.status).to.equal(401);
       expect(answer.body).to.include({ error_code: 'APIG.0301', error_msg: 'Incorrect IAM authentication information: x-auth-token not found' });
@@ -33,7 +26,7 @@ describe('emulator handshake', () => {
     });
 
     it('answers a wrong token with 401 APIG.0301', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const answer = await handshake(rttsUrl(emulator), { 'X-Auth-Token': 'wrong' });
       expect(answer.status).to.equal(401);
       expect(answer.body)
@@ -44,21 +37,21 @@ describe('emulator handshake', () => {
     });
 
     it('accepts any of the configured tokens', async () => {
-      await start({ tokens: ['one', 'two'] });
+      const { emulator } = await sis.start({ tokens: ['one', 'two'] });
       expect(emulator.token).to.equal('one');
       expect((await handshake(rttsUrl(emulator), { 'X-Auth-Token': 'two' })).status).to.equal(101);
       expect((await handshake(rttsUrl(emulator), { 'X-Auth-Token': 'emulator-token' })).status).to.equal(401);
     });
 
     it('lets everyone in with requireAuth: false', async () => {
-      await start({ requireAuth: false });
+      const { emulator } = await sis.start({ requireAuth: false });
       expect((await handshake(rttsUrl(emulator), {})).status).to.equal(101);
       await emulator.idle();
       expect(emulator.sessions[0]?.authenticated).to.equal(true);
     });
 
     it('uses a custom authenticate function in place of the token check', async () => {
-      await start({
+      const { emulator } = await sis.start({
         authenticate: ({ headers }) =>
           headers['authorization'] === 'SDK-HMAC-SHA256 ok'
             ? undefined
@@ -71,7 +64,7 @@ describe('emulator handshake', () => {
     });
 
     it('keeps no credential in the records', async () => {
-      await start({ tokens: ['secret-token'] });
+      const { emulator } = await sis.start({ tokens: ['secret-token'] });
       await converse(emulator, command({ text: '好' }), { headers: { 'X-Auth-Token': 'secret-token', Authorization: 'Bearer secret', 'X-Custom': 'kept' } });
       const headers = emulator.sessions[0]?.headers;
       expect(headers).to.include({ 'x-auth-token': '<redacted>', authorization: '<redacted>', 'x-custom': 'kept' });
@@ -81,7 +74,7 @@ describe('emulator handshake', () => {
 
   describe('routes', () => {
     it('answers any other path with 404 APIG.0101', async () => {
-      await start();
+      const { emulator } = await sis.start();
       for (const path of ['/', '/v1/emulator-project/rtts/', '/v1/emulator-project/rasr', '/v2/p/rtts', '/v1//rtts']) {
         const answer = await handshake(`${emulator.url}${path}`, { 'X-Auth-Token': emulator.token });
         expect(answer.status, path).to.equal(404);
@@ -92,10 +85,10 @@ describe('emulator handshake', () => {
     });
 
     it('serves any project id unless one is configured', async () => {
-      await start();
-      expect((await handshake(rttsUrl(emulator, 'any-project'), { 'X-Auth-Token': emulator.token })).status).to.equal(101);
-      await emulator.close();
-      await start({ projectId: 'p1' });
+      const first = (await sis.start()).emulator;
+      expect((await handshake(rttsUrl(first, 'any-project'), { 'X-Auth-Token': first.token })).status).to.equal(101);
+      await first.close();
+      const { emulator } = await sis.start({ projectId: 'p1' });
       expect(emulator.projectId).to.equal('p1');
       expect((await handshake(rttsUrl(emulator, 'p1'), { 'X-Auth-Token': emulator.token })).status).to.equal(101);
       const other = await handshake(rttsUrl(emulator, 'p2'), { 'X-Auth-Token': emulator.token });
@@ -104,12 +97,12 @@ describe('emulator handshake', () => {
     });
 
     it('checks the route before the credentials, like the gateway', async () => {
-      await start();
+      const { emulator } = await sis.start();
       expect((await handshake(`${emulator.url}/nowhere`, {})).status).to.equal(404);
     });
 
     it('answers plain HTTP requests with JSON: 426 on the route, 404 elsewhere', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const onRoute = await fetch(`http://127.0.0.1:${emulator.port}/v1/p/rtts`);
       expect(onRoute.status).to.equal(426);
       expect(await onRoute.json()).to.include({ error_code: 'SIS.0031' });
@@ -122,7 +115,7 @@ describe('emulator handshake', () => {
 
   describe('connections', () => {
     it('counts open connections from the upgrade to the close, and idle() resolves at zero', async () => {
-      await start();
+      const { emulator } = await sis.start();
       expect(emulator.openConnections()).to.equal(0);
       await emulator.idle();
       const a = await TestClient.connect(emulator);
@@ -143,7 +136,7 @@ describe('emulator handshake', () => {
     });
 
     it('close() ends every connection and the server, and can be called twice', async () => {
-      await start({ faultOnStart: () => ({ kind: 'stall', at: 'after-start' }) });
+      const { emulator } = await sis.start({ faultOnStart: () => ({ kind: 'stall', at: 'after-start' }) });
       const client = await TestClient.connect(emulator);
       client.send(command({ text: '好' }));
       await client.untilType('START');
@@ -160,7 +153,7 @@ describe('emulator handshake', () => {
     });
 
     it('marks a session cut by close() as emulator-closed', async () => {
-      await start({ realtimeFactor: 1 });
+      const { emulator } = await sis.start({ realtimeFactor: 1 });
       const client = await TestClient.connect(emulator);
       client.send(command({ text: '你好世界' }));
       await client.until((f) => f.kind === 'binary');

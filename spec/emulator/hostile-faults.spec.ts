@@ -6,11 +6,12 @@ import { expect } from 'chai';
 import { WebSocket, type RawData } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { SisConfigError } from '../../lib/errors.js';
-import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
+import { synthesizeAudio, type Emulator } from '../../lib/emulator/index.js';
 import { resolveOptions } from '../../lib/emulator/options.js';
 import { newRecord, newStats } from '../../lib/emulator/records.js';
 import { HIGH_WATER_MARK, runSession, type SessionSocket } from '../../lib/emulator/session.js';
 import { command, rttsUrl, shape, textFrames, typeOf, type Frame } from './helpers.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 // '你好' at 8 kHz PCM, 640 bytes per frame: 6,400 bytes in 10 frames.
 const REQUEST = command({ text: '你好' });
@@ -62,19 +63,11 @@ const watch = (emulator: Emulator, options: { maxPayload?: number; closeOnEnd?: 
 };
 
 describe('emulator faults: trickle, oversized, flood, after-end', () => {
-  let emulator: Emulator;
-  const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
-    emulator = await startEmulator({ port: 0, frameBytes: 640, ...options });
-    return emulator;
-  };
-  afterEach(async () => {
-    await emulator.idle();
-    await emulator.close();
-  });
+  const sis = useEmulator({ options: { frameBytes: 640 }, teardown: 'idle' });
 
   describe('trickle', () => {
     it('writes the frame due at the point a few bytes at a time, then goes on with the session', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'trickle', at: 'before-start', intervalMs: 20, bytesPerTick: 8 });
       const client = watch(emulator);
       await client.closed;
@@ -89,7 +82,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
     });
 
     it('trickles an audio frame mid-stream, byte by byte', async () => {
-      await start({ frameBytes: 40 });
+      const { emulator } = await sis.start({ frameBytes: 40 });
       emulator.injectNext({ kind: 'trickle', at: { afterFrames: 2 }, intervalMs: 2 });
       const client = watch(emulator);
       await client.closed;
@@ -100,7 +93,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
     });
 
     it('changes nothing where no frame is due (after END)', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'trickle', at: 'after-end' });
       const client = watch(emulator);
       await client.closed;
@@ -110,7 +103,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
 
   describe('oversized', () => {
     it('sends one binary frame of the given size, streamed, then the rest of the session', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'oversized', at: 'after-start', bytes: 300 * 1024 });
       const client = watch(emulator);
       await client.closed;
@@ -122,7 +115,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
     });
 
     it('stops streaming a 100 MiB frame when the client rejects it (maxPayload) and goes away', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'oversized', at: { afterFrames: 1 }, bytes: 100 * 1024 * 1024 });
       const client = watch(emulator, { maxPayload: 1024 * 1024 });
       const { error } = await client.closed;
@@ -135,7 +128,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
 
   describe('flood', () => {
     it('sends the extra frames at the point, then the rest of the session', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'flood', at: { afterFrames: 2 }, frames: 500, bytes: 100 });
       const client = watch(emulator);
       await client.closed;
@@ -171,7 +164,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
 
   describe("the 'after-end' point", () => {
     it('sends the fault after END; the session still counts as ended normally', async () => {
-      await start();
+      const { emulator } = await sis.start();
       emulator.injectNext({ kind: 'error', at: 'after-end', errorCode: 'SIS.0401' });
       const client = watch(emulator, { closeOnEnd: false });
       await client.until((frames) => textFrames(frames, 'END').length === 2);
@@ -193,7 +186,7 @@ describe('emulator faults: trickle, oversized, flood, after-end', () => {
       { kind: 'stall', at: 'after-the-end' },
     ]) {
       it(`rejects ${JSON.stringify(fault)} with SisConfigError`, async () => {
-        await start();
+        const { emulator } = await sis.start();
         expect(() => emulator.injectNext(fault as never)).to.throw(SisConfigError);
       });
     }

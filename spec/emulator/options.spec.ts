@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SisConfigError } from '../../lib/errors.js';
 import { startEmulator, type EmulatorOptions } from '../../lib/emulator/index.js';
+import { withEmulator } from '../helpers/emulator-fixture.js';
 
 const problemsOf = async (options: unknown): Promise<string[]> => {
   const error = await startEmulator(options as EmulatorOptions).then(
@@ -90,9 +91,7 @@ describe('emulator options', () => {
   });
 
   it('rejects with the listen error when the port is taken', async () => {
-    const first = await startEmulator({ port: 0 });
-    const error = await startEmulator({ port: first.port }).catch((e: unknown) => e);
-    await first.close();
+    const error = await withEmulator({}, (first) => startEmulator({ port: first.port }).catch((e: unknown) => e));
     expect(error).to.be.instanceOf(Error).with.property('code', 'EADDRINUSE');
   });
 });

@@ -1,20 +1,14 @@
 import { expect } from 'chai';
-import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
+import { synthesizeAudio } from '../../lib/emulator/index.js';
 import { audioOf, command, converse, shape, TestClient, textFrames, typeOf, type Frame } from './helpers.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 describe('emulator session', () => {
-  let emulator: Emulator;
-  const start = async (options: EmulatorOptions = {}): Promise<Emulator> => {
-    emulator = await startEmulator({ port: 0, ...options });
-    return emulator;
-  };
-  afterEach(async () => {
-    await emulator.close();
-  });
+  const sis = useEmulator();
 
   describe('a normal session', () => {
     it('sends START, the audio in binary frames, then END/NORMAL, and the client closes', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const request = command({ text: '你好，世界。Hello!' });
       const { frames, closed } = await converse(emulator, request);
       expect(shape(frames)).to.deep.equal(['START', 'binary…', 'END']);
@@ -43,7 +37,7 @@ describe('emulator session', () => {
     });
 
     it('cuts the audio into frames of frameBytes, the last one shorter', async () => {
-      await start({ frameBytes: 1000 });
+      const { emulator } = await sis.start({ frameBytes: 1000 });
       const request = command({ text: '你好', audioFormat: 'alaw' });
       const { frames } = await converse(emulator, request);
       const sizes = frames.flatMap((f) => (f.kind === 'binary' ? [f.data.length] : []));
@@ -53,7 +47,7 @@ describe('emulator session', () => {
     });
 
     it('streams every audio format at both rates', async () => {
-      await start();
+      const { emulator } = await sis.start();
       for (const audioFormat of ['pcm', 'alaw', 'ulaw', 'mp3'] as const) {
         for (const sampleRate of [8000, 16000] as const) {
           const request = command({ text: 'Hi 你好', audioFormat, sampleRate });
@@ -64,7 +58,7 @@ describe('emulator session', () => {
     });
 
     it('closes the connection itself when the client does not close after END', async () => {
-      await start({ closeGraceMs: 20 });
+      const { emulator } = await sis.start({ closeGraceMs: 20 });
       const { frames, closed } = await converse(emulator, command({ text: '好' }), { closeOnEnd: false });
       expect(shape(frames)).to.deep.equal(['START', 'binary…', 'END']);
       expect(closed.code).to.equal(1000);
@@ -73,7 +67,7 @@ describe('emulator session', () => {
     });
 
     it('stops sending as soon as the client closes', async () => {
-      await start({ realtimeFactor: 1, frameBytes: 160 });
+      const { emulator } = await sis.start({ realtimeFactor: 1, frameBytes: 160 });
       const client = await TestClient.connect(emulator);
       client.send(command({ text: '你好世界' }));
       await client.until((f) => f.kind === 'binary');
@@ -90,7 +84,7 @@ describe('emulator session', () => {
       textFrames(frames, 'RESULT').flatMap((f) => (Array.isArray(f['result']) ? (f['result'] as Record<string, unknown>[]) : []));
 
     it('interleaves one RESULT per word with cumulative times before the audio they describe', async () => {
-      await start({ frameBytes: 800 });
+      const { emulator } = await sis.start({ frameBytes: 800 });
       const request = command({ text: '你好, big world', subtitle: 'word_level' });
       const { frames } = await converse(emulator, request);
       const items = words(frames);
@@ -120,7 +114,7 @@ describe('emulator session', () => {
     });
 
     it('adds phonemes with phoneme_level', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const { frames } = await converse(emulator, command({ text: 'ab 好', subtitle: 'phoneme_level' }));
       expect(words(frames)).to.deep.equal([
         {
@@ -138,7 +132,7 @@ describe('emulator session', () => {
     });
 
     it('sends no RESULT without subtitle', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const { frames } = await converse(emulator, command({ text: 'ab 好' }));
       expect(textFrames(frames, 'RESULT')).to.deep.equal([]);
     });
@@ -170,7 +164,7 @@ describe('emulator session', () => {
     ];
     for (const [what, message, code] of cases) {
       it(`answers ${what} with ERROR ${code}, then END/ERROR`, async () => {
-        await start();
+        const { emulator } = await sis.start();
         const { frames } = await converse(emulator, typeof message === 'string' ? message : JSON.stringify(message));
         expect(shape(frames)).to.deep.equal(['ERROR', 'END']);
         const [error] = textFrames(frames, 'ERROR');
@@ -183,19 +177,19 @@ describe('emulator session', () => {
     }
 
     it('counts the text limit in code points and makes it configurable', async () => {
-      await start({ textLimit: 3 });
+      const { emulator } = await sis.start({ textLimit: 3 });
       expect(textFrames((await converse(emulator, command({ text: '😀😀😀' }))).frames, 'END')[0]?.['reason']).to.equal('NORMAL');
       expect(textFrames((await converse(emulator, command({ text: '😀😀😀😀' }))).frames, 'ERROR')[0]?.['error_code']).to.equal('SIS.0403');
     });
 
     it("accepts any well-formed voice with voices: 'any'", async () => {
-      await start({ voices: 'any' });
+      const { emulator } = await sis.start({ voices: 'any' });
       expect(shape((await converse(emulator, command({ text: '好', voice: 'chinese_nobody_common' }))).frames)).to.deep.equal(['START', 'binary…', 'END']);
       expect(shape((await converse(emulator, command({ text: '好', voice: 'Bad Voice' }))).frames)).to.deep.equal(['ERROR', 'END']);
     });
 
     it('sends the ERROR alone with errorThenEnd: false, and closes after the grace time', async () => {
-      await start({ errorThenEnd: false, closeGraceMs: 10 });
+      const { emulator } = await sis.start({ errorThenEnd: false, closeGraceMs: 10 });
       const { frames, closed } = await converse(emulator, 'not json', { closeOnEnd: false });
       expect(shape(frames)).to.deep.equal(['ERROR']);
       expect(closed.code).to.equal(1000);
@@ -204,7 +198,7 @@ describe('emulator session', () => {
     });
 
     it('serves one START per connection: a second message gets ERROR SIS.0031', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const client = await TestClient.connect(emulator, { closeOnEnd: false });
       client.send(command({ text: '好' })).send(command({ text: '你' }));
       const error = await client.untilType('ERROR');
@@ -215,7 +209,7 @@ describe('emulator session', () => {
     });
 
     it('answers a message after END with ERROR SIS.0031 alone; the session still ended normally', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const client = await TestClient.connect(emulator, { closeOnEnd: false });
       client.send(command({ text: '好' }));
       await client.untilType('END');
@@ -228,14 +222,14 @@ describe('emulator session', () => {
     });
 
     it('answers a binary message with ERROR SIS.0032', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const { frames } = await converse(emulator, Buffer.from([1, 2, 3]));
       expect(shape(frames)).to.deep.equal(['ERROR', 'END']);
       expect(textFrames(frames, 'ERROR')[0]?.['error_code']).to.equal('SIS.0032');
     });
 
     it('ends a binary message during the audio with ERROR SIS.0032 and END/ERROR', async () => {
-      await start({ realtimeFactor: 1, frameBytes: 160 });
+      const { emulator } = await sis.start({ realtimeFactor: 1, frameBytes: 160 });
       const client = await TestClient.connect(emulator);
       client.send(command({ text: '你好世界' }));
       await client.until((f) => f.kind === 'binary');
@@ -249,7 +243,7 @@ describe('emulator session', () => {
 
   describe('timeouts and limits', () => {
     it('answers a connection that sends nothing with FATAL_ERROR SIS.0304, then closes it', async () => {
-      await start({ idleTimeoutMs: 30 });
+      const { emulator } = await sis.start({ idleTimeoutMs: 30 });
       const client = await TestClient.connect(emulator);
       const closed = await client.closed;
       expect(shape(client.frames)).to.deep.equal(['FATAL_ERROR']);
@@ -265,7 +259,10 @@ describe('emulator session', () => {
     });
 
     it('answers a START over maxConcurrentSessions with ERROR SIS.0312, and frees the slot when a session ends', async () => {
-      await start({ maxConcurrentSessions: 1, faultOnStart: (c) => (c.text === 'hold' ? { kind: 'stall', at: 'after-start' } : undefined) });
+      const { emulator } = await sis.start({
+        maxConcurrentSessions: 1,
+        faultOnStart: (c) => (c.text === 'hold' ? { kind: 'stall', at: 'after-start' } : undefined),
+      });
       const holder = await TestClient.connect(emulator);
       holder.send(command({ text: 'hold' }));
       await holder.untilType('START');
@@ -279,7 +276,7 @@ describe('emulator session', () => {
 
   describe('pacing', () => {
     it('keeps the order START, audio, END in real time', async () => {
-      await start({ realtimeFactor: 1, frameBytes: 640 });
+      const { emulator } = await sis.start({ realtimeFactor: 1, frameBytes: 640 });
       const request = command({ text: 'hi', subtitle: 'word_level' });
       const { frames } = await converse(emulator, request);
       expect(shape(frames)).to.deep.equal(['START', 'RESULT', 'binary…', 'END']);
@@ -287,7 +284,7 @@ describe('emulator session', () => {
     });
 
     it('waits firstAudioDelayMs before the first audio frame, then streams fast', async () => {
-      await start({ firstAudioDelayMs: 20, realtimeFactor: 8 });
+      const { emulator } = await sis.start({ firstAudioDelayMs: 20, realtimeFactor: 8 });
       const { frames } = await converse(emulator, command({ text: 'hello' }));
       expect(shape(frames)).to.deep.equal(['START', 'binary…', 'END']);
     });

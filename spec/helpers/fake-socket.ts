@@ -28,11 +28,26 @@ export interface FakeSockets {
   readonly sockets: FakeSocketRecord[];
 }
 
-/** `script()` is called once per socket (usually returning the same cold Observable). */
-export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<ServerAction>): FakeSockets => {
+/** Sockets that misbehave (the fuzz harness): the session must stay correct even then. */
+export interface FakeSocketOptions {
+  /** `send()` throws (after recording the text), as a socket that died between open and START does. */
+  readonly sendThrows?: boolean;
+  /**
+   * The socket breaks its contract: it goes on delivering its script after the session's own close() or
+   * terminate(). (A script is never filtered, so frames it puts before open or after a close reach the session anyway.)
+   */
+  readonly leaky?: boolean;
+}
+
+/**
+ * `script(socket)` is called once per socket (usually returning the same cold Observable); `socket` is
+ * its 0-based index in `sockets`, for a speech whose sentences each get a script of their own.
+ */
+export const fakeSockets = (scheduler: SchedulerLike, script: (socket: number) => Observable<ServerAction>, options: FakeSocketOptions = {}): FakeSockets => {
   const sockets: FakeSocketRecord[] = [];
   const factory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener) => {
     const record: FakeSocketRecord = { request, sent: [], endedBy: [], flow: [] };
+    const index = sockets.length;
     sockets.push(record);
     let subscription: Subscription | undefined;
     let ended = false;
@@ -56,11 +71,11 @@ export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<S
     };
     // The contract: no callback before the factory has returned.
     const starting = scheduler.schedule(() => {
-      subscription = script().subscribe(deliver);
+      subscription = script(index).subscribe(deliver);
     });
     const end = (how: 'close' | 'terminate', code?: number): void => {
       record.endedBy.push({ how, ...(code === undefined ? {} : { code }), at: scheduler.now() });
-      if (ended) return;
+      if (ended || options.leaky === true) return;
       ended = true;
       starting.unsubscribe();
       subscription?.unsubscribe();
@@ -68,6 +83,7 @@ export const fakeSockets = (scheduler: SchedulerLike, script: () => Observable<S
     return {
       send: (text) => {
         record.sent.push(text);
+        if (options.sendThrows === true) throw new Error('This socket is not open');
       },
       close: (code) => end('close', code),
       terminate: () => end('terminate'),

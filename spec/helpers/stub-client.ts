@@ -32,11 +32,3 @@ export const stubClient = (sessions: Record<string, Observable<AudioChunk>>): St
     },
   };
 };
-
-/** A chunk as a session emits it. */
-export const chunk = (traceId: string, index: number, offset: number, ...bytes: number[]): AudioChunk => ({
-  data: Uint8Array.from(bytes),
-  index,
-  offset,
-  traceId,
-});

@@ -3,9 +3,7 @@ import { once } from 'node:events';
 import { Subject, concat, of, throwError, type Observable } from 'rxjs';
 import { SisConfigError, SisOverflowError, SisServiceError, type AudioChunk } from '../../lib/index.js';
 import { toReadable, type ToReadableOptions } from '../../lib/node/index.js';
-import { chunk } from '../helpers/stub-client.js';
-
-const bytes = (n: number, value = 1): AudioChunk => chunk('t', 0, 0, ...new Array<number>(n).fill(value));
+import { audioChunk } from '../helpers/chunks.js';
 
 /** A source that records the paused$ flags it is given. */
 const pausable = (): { source: (paused$: Observable<boolean>) => Observable<AudioChunk>; audio: Subject<AudioChunk>; flags: boolean[] } => {
@@ -23,7 +21,7 @@ const pausable = (): { source: (paused$: Observable<boolean>) => Observable<Audi
 
 describe('toReadable', () => {
   it('streams the bytes of every chunk and ends when the audio completes', async () => {
-    const readable = toReadable(of(chunk('t', 0, 0, 1, 2), chunk('t', 1, 2, 3)));
+    const readable = toReadable(of(audioChunk([1, 2]), audioChunk([3], { index: 1, offset: 2 })));
     const all = Buffer.concat(await readable.toArray());
     expect(Array.from(all)).to.deep.equal([1, 2, 3]);
   });
@@ -41,9 +39,9 @@ describe('toReadable', () => {
     const { source, audio, flags } = pausable();
     const readable = toReadable(source, { highWaterMark: 4 });
     readable.read(0);
-    audio.next(bytes(3));
+    audio.next(audioChunk(3));
     expect(flags).to.deep.equal([false]);
-    audio.next(bytes(3));
+    audio.next(audioChunk(3));
     expect(flags, 'paused once 6 bytes wait').to.deep.equal([false, true]);
     expect(readable.read()).to.have.length(6);
     expect(flags, 'resumed once read').to.deep.equal([false, true, false]);
@@ -63,7 +61,7 @@ describe('toReadable', () => {
     const failure = new SisServiceError({ traceId: 't', errorCode: 'SIS.0401' });
     const readable = toReadable(
       concat(
-        of(bytes(2)),
+        of(audioChunk(2)),
         throwError(() => failure),
       ),
     );
@@ -76,10 +74,10 @@ describe('toReadable', () => {
     const audio = new Subject<AudioChunk>();
     const readable = toReadable(audio, { highWaterMark: 2, maxBufferedBytes: 5 });
     readable.read(0);
-    audio.next(bytes(3));
-    audio.next(bytes(2));
+    audio.next(audioChunk(3));
+    audio.next(audioChunk(2));
     expect(readable.destroyed).to.equal(false);
-    audio.next(bytes(1));
+    audio.next(audioChunk(1));
     const [error] = await once(readable, 'error');
     expect(error).to.be.instanceOf(SisOverflowError).and.include({ limit: 5, unit: 'bytes' });
     expect(audio.observed).to.equal(false);
@@ -87,7 +85,7 @@ describe('toReadable', () => {
 
   it('refuses limits that are not positive integers and unknown option names, naming each', () => {
     const options = { highWaterMark: -1, maxBufferedBytes: '16M', highWatermark: 8 } as unknown as ToReadableOptions;
-    expect(() => toReadable(of(bytes(1)), options))
+    expect(() => toReadable(of(audioChunk(1)), options))
       .to.throw(SisConfigError)
       .with.property('problems')
       .that.deep.equals([

@@ -7,9 +7,9 @@ import { SisConnectionError, SisFileError, type AudioChunk } from '../../lib/ind
 import { writeAudioFile } from '../../lib/node/index.js';
 import { settledFileWrites } from '../../lib/node/write-audio-file.js';
 import { parseWav } from '../helpers/wav-reader.js';
-import { chunk } from '../helpers/stub-client.js';
+import { audioChunk } from '../helpers/chunks.js';
 
-const audio = [chunk('t', 0, 0, 1, 2, 3, 4), chunk('t', 1, 4, 5, 6)];
+const audio = [audioChunk([1, 2, 3, 4]), audioChunk([5, 6], { index: 1, offset: 4 })];
 
 describe('writeAudioFile', () => {
   let dir: string;
@@ -34,7 +34,7 @@ describe('writeAudioFile', () => {
 
   it('pads odd-length G.711 data and writes its fact chunk', async () => {
     const path = join(dir, 'out.wav');
-    const result = await lastValueFrom(of(chunk('t', 0, 0, 1, 2, 3)).pipe(writeAudioFile(path, { audioFormat: 'alaw' })));
+    const result = await lastValueFrom(of(audioChunk([1, 2, 3])).pipe(writeAudioFile(path, { audioFormat: 'alaw' })));
     expect(result.fileBytes).to.equal(58 + 3 + 1);
     const parsed = parseWav(await readFile(path));
     expect(parsed.chunkSize).to.equal(58 - 8 + 4);
@@ -47,7 +47,7 @@ describe('writeAudioFile', () => {
     await lastValueFrom(of(...audio).pipe(writeAudioFile(raw, { container: 'raw' })));
     expect(Array.from(await readFile(raw))).to.deep.equal([1, 2, 3, 4, 5, 6]);
     const mp3 = join(dir, 'out.mp3');
-    await lastValueFrom(of(chunk('t', 0, 0, 0xff, 0xfb)).pipe(writeAudioFile(mp3, { audioFormat: 'mp3' })));
+    await lastValueFrom(of(audioChunk([0xff, 0xfb])).pipe(writeAudioFile(mp3, { audioFormat: 'mp3' })));
     expect(Array.from(await readFile(mp3))).to.deep.equal([0xff, 0xfb]);
   });
 
@@ -56,7 +56,7 @@ describe('writeAudioFile', () => {
     await lastValueFrom(of(...audio).pipe(writeAudioFile(path)));
     const dropped = new SisConnectionError('connection closed (code 1006)');
     const failing = concat(
-      of(chunk('t', 0, 0, 9)),
+      of(audioChunk([9])),
       throwError(() => dropped),
     );
     const error: unknown = await lastValueFrom(failing.pipe(writeAudioFile(path))).catch((e: unknown) => e);
@@ -79,7 +79,7 @@ describe('writeAudioFile', () => {
   it('removes the temporary file when unsubscribed midway', async () => {
     const source = new Subject<AudioChunk>();
     const subscription = source.pipe(writeAudioFile(join(dir, 'out.wav'))).subscribe();
-    source.next(chunk('t', 0, 0, 1, 2));
+    source.next(audioChunk([1, 2]));
     subscription.unsubscribe();
     expect(source.observed).to.equal(false);
     await settledFileWrites();

@@ -4,9 +4,8 @@ import { from, lastValueFrom } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { collectAudio, collectWav, wavHeader, type AudioChunk } from '../../lib/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
+import { audioChunk } from '../helpers/chunks.js';
 import { parseWav } from '../helpers/wav-reader.js';
-
-const chunk = (index: number, ...bytes: number[]): AudioChunk => ({ data: Uint8Array.from(bytes), index, offset: 0, traceId: 't' });
 
 describe('collectAudio', () => {
   let scheduler: TestScheduler;
@@ -16,7 +15,7 @@ describe('collectAudio', () => {
 
   it('emits all the bytes as one Uint8Array when the source completes', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const audio$ = cold('-a-b-c-|', { a: chunk(0, 1, 2), b: chunk(1), c: chunk(2, 3) });
+      const audio$ = cold('-a-b-c-|', { a: audioChunk([1, 2]), b: audioChunk([], { index: 1 }), c: audioChunk([3], { index: 2 }) });
       expectObservable(audio$.pipe(collectAudio())).toBe('-------(x|)', { x: Uint8Array.from([1, 2, 3]) });
       expectSubscriptions(audio$.subscriptions).toBe('^------!');
     });
@@ -25,7 +24,7 @@ describe('collectAudio', () => {
   it('emits an empty array for a source without audio, and passes an error on', () => {
     scheduler.run(({ cold, expectObservable }) => {
       expectObservable(cold<AudioChunk>('--|').pipe(collectAudio())).toBe('--(x|)', { x: new Uint8Array(0) });
-      expectObservable(cold('-a-#', { a: chunk(0, 1) }).pipe(collectAudio())).toBe('---#');
+      expectObservable(cold('-a-#', { a: audioChunk([1]) }).pipe(collectAudio())).toBe('---#');
     });
   });
 
@@ -42,7 +41,7 @@ describe('collectAudio', () => {
 
 describe('collectWav', () => {
   it('gives one complete WAV with exact sizes', async () => {
-    const file = await lastValueFrom(from([chunk(0, 1, 2), chunk(1, 3, 4)]).pipe(collectWav({ audioFormat: 'pcm', sampleRate: 16000 })));
+    const file = await lastValueFrom(from([audioChunk([1, 2]), audioChunk([3, 4], { index: 1 })]).pipe(collectWav({ audioFormat: 'pcm', sampleRate: 16000 })));
     const parsed = parseWav(file);
     expect(parsed.chunkSize).to.equal(file.byteLength - 8);
     expect(parsed.data.chunkSize).to.equal(4);
@@ -51,10 +50,10 @@ describe('collectWav', () => {
   });
 
   it('writes the fact and data sizes of G.711, and keeps mp3 as it is', async () => {
-    const ulaw = parseWav(await lastValueFrom(from([chunk(0, 1, 2, 3)]).pipe(collectWav({ audioFormat: 'ulaw' }))));
+    const ulaw = parseWav(await lastValueFrom(from([audioChunk([1, 2, 3])]).pipe(collectWav({ audioFormat: 'ulaw' }))));
     expect(ulaw.fact.dwSampleLength).to.equal(3);
     expect(ulaw.data.chunkSize).to.equal(3);
-    const mp3 = await lastValueFrom(from([chunk(0, 0xff, 0xfb)]).pipe(collectWav({ audioFormat: 'mp3' })));
+    const mp3 = await lastValueFrom(from([audioChunk([0xff, 0xfb])]).pipe(collectWav({ audioFormat: 'mp3' })));
     expect(Array.from(mp3)).to.deep.equal([0xff, 0xfb]);
   });
 });

@@ -6,38 +6,16 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { lastValueFrom, toArray } from 'rxjs';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
-import {
-  SisPartError,
-  SisServiceError,
-  audioIterable,
-  collectAudio,
-  createSisClient,
-  retrySynthesis,
-  synthesizeLong$,
-  synthesizeMany$,
-  type SisClient,
-} from '../../lib/index.js';
+import { SisPartError, SisServiceError, audioIterable, collectAudio, retrySynthesis, synthesizeLong$, synthesizeMany$ } from '../../lib/index.js';
 import { toReadable, writeAudioFile } from '../../lib/node/index.js';
 import { parseWav } from '../helpers/wav-reader.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 describe('operators against the emulator', () => {
-  let emulator: Emulator | undefined;
-  const start = async (options: EmulatorOptions = {}): Promise<{ emulator: Emulator; client: SisClient }> => {
-    emulator = await startEmulator({ host: '127.0.0.1', port: 0, ...options });
-    const client = createSisClient({ endpoint: emulator.url, projectId: emulator.projectId, auth: { token: emulator.token } });
-    return { emulator, client };
-  };
-  afterEach(async () => {
-    if (emulator === undefined) return;
-    await emulator.idle();
-    expect(emulator.openConnections(), 'every socket closed').to.equal(0);
-    await emulator.close();
-    emulator = undefined;
-  });
+  const sis = useEmulator({ teardown: 'idle' });
 
   it('writeAudioFile writes a WAV file a reader parses, with the audio the service sent', async () => {
-    const { client, emulator } = await start();
+    const { client, emulator } = await sis.start();
     const dir = await mkdtemp(join(tmpdir(), 'sis-emulator-'));
     try {
       const request = { text: '你好，世界。', audioFormat: 'ulaw', sampleRate: 16000 } as const;
@@ -52,7 +30,7 @@ describe('operators against the emulator', () => {
 
   it('synthesizeLong$ gives the audio of each part in text order, never more sessions at once than asked', async () => {
     // A third session at once would be refused with SIS.0312.
-    const { client, emulator } = await start({ maxConcurrentSessions: 2 });
+    const { client, emulator } = await sis.start({ maxConcurrentSessions: 2 });
     const sentences = ['春天来了。', '花开了。', '鸟儿在唱歌。', '我们去公园吧！'];
     const alone = [];
     for (const text of sentences) alone.push(await lastValueFrom(client.synthesize$({ text }).pipe(collectAudio())));
@@ -65,7 +43,7 @@ describe('operators against the emulator', () => {
   });
 
   it('synthesizeLong$ fails with the failed part’s index and trace id', async () => {
-    const { client, emulator } = await start({
+    const { client, emulator } = await sis.start({
       faultOnStart: (command) => (command.text === '鸟儿在唱歌。' ? { kind: 'error', at: { afterFrames: 0 }, errorCode: 'SIS.0401' } : undefined),
     });
     const error: unknown = await lastValueFrom(synthesizeLong$({ text: '春天来了。花开了。鸟儿在唱歌。' }, { client, maxPartLength: 6 })).catch(
@@ -82,7 +60,7 @@ describe('operators against the emulator', () => {
   });
 
   it('retrySynthesis reconnects after a dropped connection and delivers the audio once', async () => {
-    const { client, emulator } = await start();
+    const { client, emulator } = await sis.start();
     const expected = await lastValueFrom(client.synthesize$({ text: '重试' }).pipe(collectAudio()));
     emulator.injectNext({ kind: 'drop', at: 'after-start' }, { kind: 'error', at: 'after-start', errorCode: 'SIS.0312' });
     const audio = await lastValueFrom(client.synthesize$({ text: '重试' }).pipe(retrySynthesis({ count: 3, initialDelay: 1 }), collectAudio()));
@@ -91,7 +69,7 @@ describe('operators against the emulator', () => {
   });
 
   it('synthesizeMany$ settles every request in order over real sessions', async () => {
-    const { client } = await start();
+    const { client } = await sis.start();
     const outcomes = await lastValueFrom(
       synthesizeMany$([{ text: '一' }, { text: '二', voice: 'chinese_nobody_common' }, { text: '三' }], { client, mode: 'settle', concurrency: 3 }).pipe(
         toArray(),
@@ -109,7 +87,7 @@ describe('operators against the emulator', () => {
   });
 
   it('toReadable pauses the socket for a slow consumer: what waits in memory stays bounded', async () => {
-    const { client, emulator } = await start({ frameBytes: 3200 });
+    const { client, emulator } = await sis.start({ frameBytes: 3200 });
     const highWaterMark = 16 * 1024;
     const readable = toReadable((paused$) => client.synthesize$({ text: '今天天气很好。'.repeat(60), sampleRate: 16000 }, { paused$ }), { highWaterMark });
     let peak = 0;
@@ -130,7 +108,7 @@ describe('operators against the emulator', () => {
   });
 
   it('toReadable over synthesizeLong$: memory is bounded by the parts running at once, and every socket closes', async () => {
-    const { client, emulator } = await start();
+    const { client, emulator } = await sis.start();
     const text = '今天天气很好。'.repeat(40);
     const readable = toReadable((paused$) => synthesizeLong$({ text, sampleRate: 16000 }, { client, paused$, maxPartLength: 70, highWaterMark: 64 * 1024 }), {
       highWaterMark: 16 * 1024,
@@ -160,7 +138,7 @@ describe('operators against the emulator', () => {
   });
 
   it('audioIterable: break closes the session', async () => {
-    const { client, emulator } = await start({ realtimeFactor: 1 });
+    const { client, emulator } = await sis.start({ realtimeFactor: 1 });
     let chunks = 0;
     for await (const chunk of audioIterable((paused$) => client.synthesize$({ text: '很长的一段话。'.repeat(20) }, { paused$ }))) {
       expect(chunk.data.byteLength).to.be.greaterThan(0);

@@ -14,10 +14,10 @@ import {
   SisServiceError,
   SisTimeoutError,
   createSisClient,
-  type SisClient,
   type SisEvent,
 } from '../../lib/index.js';
-import { startEmulator, type Emulator, type EmulatorOptions, type Fault, type FaultPoint } from '../../lib/emulator/index.js';
+import type { Fault, FaultPoint } from '../../lib/emulator/index.js';
+import { useEmulator, type EmulatorFixture, type FixtureEmulatorOptions } from '../helpers/emulator-fixture.js';
 import { activeResources, record, resourceGrowth, SocketWatch, StrayNotifications, type Recording, type Terminal } from './support.js';
 
 // '你好' at 8 kHz is 6,400 bytes of PCM: 10 audio frames of 640 bytes.
@@ -123,19 +123,16 @@ const SESSION_FAULTS: readonly { readonly name: string; readonly fault: (at: Fau
 const afterEnd = (expected: Expected, at: FaultPoint): Expected => (at === 'after-end' && !('anyOf' in expected) ? COMPLETE : expected);
 
 describe('fault matrix (every emulator fault × every phase, real sockets)', () => {
-  let emulator: Emulator;
-  let client: SisClient;
+  /** The emulator and client of the block that runs: each block below shares one of its own. */
+  let sis: EmulatorFixture;
   let watch: SocketWatch;
   let strays: StrayNotifications;
 
-  const startWith = async (options: EmulatorOptions = {}): Promise<void> => {
-    emulator = await startEmulator({ port: 0, frameBytes: 640, ...options });
-    client = createSisClient({
-      endpoint: emulator.url,
-      projectId: emulator.projectId,
-      auth: { token: emulator.token },
-      timeouts: TIMEOUTS,
-      maxPayload: MAX_PAYLOAD,
+  /** Called once in each block: one emulator, and one client of it, for all the tests of the block. */
+  const startWith = (options: FixtureEmulatorOptions = {}): void => {
+    const fixture = useEmulator({ startIn: 'before', options: { frameBytes: 640, ...options }, client: { timeouts: TIMEOUTS, maxPayload: MAX_PAYLOAD } });
+    before(() => {
+      sis = fixture;
     });
   };
 
@@ -150,9 +147,9 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
 
   /** Waits for every socket to close, then checks that nothing is left and nothing came late. */
   const settled = async (before: ReturnType<typeof activeResources>): Promise<void> => {
-    await emulator.idle();
+    await sis.emulator.idle();
     await watch.allClosed();
-    expect(emulator.openConnections(), 'open connections').to.equal(0);
+    expect(sis.emulator.openConnections(), 'open connections').to.equal(0);
     expect(resourceGrowth(before), 'handles and timers left').to.deep.equal({});
     expect(strays.late, 'notifications after the end').to.deep.equal([]);
     expect(strays.unhandled, 'unhandled errors').to.deep.equal([]);
@@ -189,16 +186,16 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
     if (!(error instanceof SisError)) return;
     if (expected.fields !== undefined) expect(error).to.include(expected.fields);
     if (expected.message !== undefined) expect(error.message).to.match(expected.message);
-    const traceId = emulator.sessions.at(-1)?.traceId;
+    const traceId = sis.emulator.sessions.at(-1)?.traceId;
     if (expected.traceId === true) expect(error.traceId, 'traceId').to.be.a('string').and.equal(traceId);
     if (expected.traceId === false) expect(error.traceId, 'traceId').to.equal(undefined);
   };
 
   const runFault = async (fault: Fault | undefined, expected: Expected): Promise<void> => {
-    await emulator.idle();
+    await sis.emulator.idle();
     const before = activeResources();
-    if (fault !== undefined) emulator.injectNext(fault);
-    const recording = record(client.events$(REQUEST));
+    if (fault !== undefined) sis.emulator.injectNext(fault);
+    const recording = record(sis.client().events$(REQUEST));
     const terminal = await recording.ended;
     check(recording, terminal, expected);
     await settled(before);
@@ -206,8 +203,7 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
   };
 
   describe('session faults (default emulator: END/ERROR follows an ERROR)', () => {
-    before(() => startWith());
-    after(() => emulator.close());
+    startWith();
 
     it('a session without a fault completes (the baseline)', () => runFault(undefined, COMPLETE));
 
@@ -227,8 +223,7 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
   });
 
   describe('an ERROR that no END follows (errorThenEnd: false): fails after timeouts.errorGrace', () => {
-    before(() => startWith({ errorThenEnd: false }));
-    after(() => emulator.close());
+    startWith({ errorThenEnd: false });
     for (const { phase, at } of POINTS) {
       it(`at ${phase}`, () =>
         runFault(
@@ -239,8 +234,7 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
   });
 
   describe('connecting (handshake faults)', () => {
-    before(() => startWith());
-    after(() => emulator.close());
+    startWith();
     for (const status of [401, 403, 404, 429, 500, 503]) {
       it(`reject-handshake ${status}`, () =>
         runFault(
@@ -249,7 +243,7 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
         ));
     }
     it('nothing listens on the port (connection refused)', async () => {
-      await emulator.idle();
+      await sis.emulator.idle();
       const before = activeResources();
       const port = await new Promise<number>((resolve) => {
         const probe = createServer();
@@ -269,14 +263,13 @@ describe('fault matrix (every emulator fault × every phase, real sockets)', () 
   });
 
   describe('the subscriber leaves (unsubscribe) at every phase', () => {
-    before(() => startWith({ realtimeFactor: 4 }));
-    after(() => emulator.close());
+    startWith({ realtimeFactor: 4 });
 
     /** Unsubscribes at once (`'connecting'`), or from inside the first event for which `leave` holds. */
     const leaveWhen = async (leave: 'connecting' | ((event: SisEvent) => boolean)): Promise<void> => {
-      await emulator.idle();
+      await sis.emulator.idle();
       const before = activeResources();
-      const recording = record(client.events$(REQUEST), (event, subscription) => {
+      const recording = record(sis.client().events$(REQUEST), (event, subscription) => {
         if (leave !== 'connecting' && leave(event)) subscription()?.unsubscribe();
       });
       if (leave === 'connecting') recording.subscription.unsubscribe();

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { BehaviorSubject, VirtualTimeScheduler, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import {
   SisConnectionError,
   SisError,
@@ -19,21 +19,16 @@ import {
 } from '../../lib/index.js';
 import { decodeServerFrame } from '../../lib/protocol/decode.js';
 import type { Timeouts } from '../../lib/session/options.js';
-import type { SocketListener, TransportFailure, WebSocketFactory } from '../../lib/transport/websocket-like.js';
+import type { TransportFailure } from '../../lib/transport/websocket-like.js';
+import { TRACE, binary, endFrame, errorFrame, fakeSockets, open, startFrame, type ServerAction } from '../helpers/fake-socket.js';
 import { StrayNotifications } from './support.js';
 
 export const TOKEN = 'fuzz-token-never-shown';
-const TRACE = '567e8537-a89c-13c3-a882-826321939651';
 const MAX_PAYLOAD = 4096;
 
+/** What the server does (delivered through the fake socket), or what time and the subscriber do. */
 export type Action =
-  | { readonly kind: 'open' }
-  | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'binary'; readonly data: Uint8Array }
-  /** Bytes of a frame arrived, no whole frame yet. */
-  | { readonly kind: 'activity' }
-  | { readonly kind: 'close'; readonly code: number; readonly reason: string }
-  | { readonly kind: 'fail'; readonly failure: TransportFailure }
+  | ServerAction
   /** Virtual milliseconds pass. */
   | { readonly kind: 'wait'; readonly ms: number }
   /** The subscriber's flow control (`paused$`). */
@@ -151,12 +146,10 @@ export const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'unsubscribe' as const }), weight: 1 },
 );
 
-const open: Action = { kind: 'open' };
-const start: Action = { kind: 'text', text: JSON.stringify({ resp_type: 'START', trace_id: TRACE }) };
-const audio: Action = { kind: 'binary', data: Uint8Array.from([1, 2, 3]) };
-
-const end: Action = { kind: 'text', text: JSON.stringify({ resp_type: 'END', trace_id: TRACE, reason: 'NORMAL' }) };
-const error: Action = { kind: 'text', text: JSON.stringify({ resp_type: 'ERROR', trace_id: TRACE, error_code: 'SIS.0401', error_msg: 'synthesis error' }) };
+const start = startFrame();
+const audio = binary(1, 2, 3);
+const end = endFrame();
+const error = errorFrame();
 
 /** Most runs begin like a real session, so that every state (failing after an ERROR too) is reached often. */
 const prefix = fc.constantFrom<readonly Action[]>(
@@ -221,27 +214,12 @@ export const runScenario = (scenario: Scenario): Outcome => {
     scheduler.frame = target;
   };
 
-  // The socket, as the session sees it.
-  let listener: SocketListener | undefined;
-  let factoryCalls = 0;
+  // The socket, as the session sees it: what the server does goes through `server`, step by step.
+  const server = new Subject<ServerAction>();
+  const fake = fakeSockets(scheduler, () => server, { sendThrows: scenario.sendThrows, leaky: scenario.leaky });
   let openDelivered = false;
   let serverEnded = false;
-  const endCalls: { how: 'close' | 'terminate'; code: number | undefined; step: number }[] = [];
   let step = -1;
-  const factory: WebSocketFactory = (request, socketListener) => {
-    factoryCalls++;
-    expect(request.maxPayload).to.equal(MAX_PAYLOAD);
-    listener = socketListener;
-    return {
-      send: () => {
-        if (scenario.sendThrows) throw new Error('This socket is not open');
-      },
-      close: (code) => void endCalls.push({ how: 'close', code, step }),
-      terminate: () => void endCalls.push({ how: 'terminate', code: undefined, step }),
-      pause: () => undefined,
-      resume: () => undefined,
-    };
-  };
 
   const strays = new StrayNotifications();
   try {
@@ -251,7 +229,7 @@ export const runScenario = (scenario: Scenario): Outcome => {
       auth: { token: TOKEN },
       timeouts: scenario.timeouts,
       maxPayload: MAX_PAYLOAD,
-      webSocketFactory: factory,
+      webSocketFactory: fake.factory,
       scheduler,
     });
     const paused$ = new BehaviorSubject(false);
@@ -288,7 +266,14 @@ export const runScenario = (scenario: Scenario): Outcome => {
         cause = current();
       },
     });
-    expect(factoryCalls, 'one socket per subscription, opened at once').to.equal(1);
+    expect(fake.sockets, 'one socket per subscription, opened at once').to.have.length(1);
+    const [socket] = fake.sockets;
+    if (socket === undefined) throw new Error('no socket');
+    expect(socket.request.maxPayload).to.equal(MAX_PAYLOAD);
+    /** The session's close() and terminate() calls, with the virtual time of each. */
+    const endCalls = socket.endedBy;
+    // The fake socket takes its script once the factory has returned, at time 0: before the first step.
+    advance(0);
 
     /** What must hold after every step. */
     const invariants = (): void => {
@@ -309,6 +294,7 @@ export const runScenario = (scenario: Scenario): Outcome => {
       }
     };
 
+    /** A well-behaved socket delivers nothing before open, and nothing after a close, an error or the session's close(). */
     const deliver = (act: Action): void => {
       const live = !serverEnded && endCalls.length === 0;
       const mayDeliver = scenario.leaky || (live && (openDelivered || act.kind === 'close' || act.kind === 'fail'));
@@ -316,26 +302,24 @@ export const runScenario = (scenario: Scenario): Outcome => {
         case 'open':
           if (!scenario.leaky && (openDelivered || !live)) return;
           openDelivered = true;
-          return listener?.onOpen();
+          return server.next(act);
         case 'text':
           if (!mayDeliver) return;
           if (!ended() && isErrorFrame(act.text)) errorFrameSeen = true;
-          return listener?.onMessage(act.text);
+          return server.next(act);
         case 'binary':
-          if (!mayDeliver) return;
-          return listener?.onMessage(act.data);
         case 'activity':
           if (!mayDeliver) return;
-          return listener?.onActivity();
+          return server.next(act);
         case 'close':
           if (!mayDeliver) return;
           serverEnded = true;
           if (!ended()) closeSeenBeforeEnd = true;
-          return listener?.onClose(act.code, act.reason);
+          return server.next(act);
         case 'fail':
           if (!mayDeliver) return;
           serverEnded = true;
-          return listener?.onError(act.failure);
+          return server.next(act);
         case 'wait':
           return advance(act.ms);
         case 'pause':
@@ -349,10 +333,12 @@ export const runScenario = (scenario: Scenario): Outcome => {
       const act = scenario.actions[step];
       if (act === undefined) break;
       const before = terminals;
+      const endedBefore = endCalls.length;
       deliver(act);
       invariants();
+      // Every close()/terminate() so far came in this step.
       if (terminals > before && terminal?.kind !== 'unsubscribed')
-        expect(endCalls.every((call) => call.step === step) || closeSeenBeforeEnd, 'closed at the moment it ended').to.equal(true);
+        expect(endedBefore === 0 || closeSeenBeforeEnd, 'closed at the moment it ended').to.equal(true);
     }
     // The script is over: let every timer run.
     step = scenario.actions.length;
@@ -381,7 +367,7 @@ export const runScenario = (scenario: Scenario): Outcome => {
     if (call !== undefined) {
       const opened = events.some((e) => e.type === 'open') || (cause === 'open' && scenario.sendThrows);
       expect(call, 'close(1000) once open, terminate() while connecting').to.deep.equal(
-        opened ? { how: 'close', code: 1000, step: call.step } : { how: 'terminate', code: undefined, step: call.step },
+        opened ? { how: 'close', code: 1000, at: call.at } : { how: 'terminate', at: call.at },
       );
     }
     return { events, terminal, cause };
@@ -468,7 +454,7 @@ const checkError = (error: SisError, cause: Cause | undefined, context: ErrorCon
     case 'wait':
     case 'end of script':
       oneOf(SisTimeoutError);
-      if (error instanceof SisTimeoutError) expect(error.timeoutMs).to.equal(context.timeouts[error.phase]);
+      if (error instanceof SisTimeoutError && error.phase !== 'text') expect(error.timeoutMs).to.equal(context.timeouts[error.phase]);
       return;
     default:
       expect.fail(`${error.name} on ${String(cause)}: activity, pause and unsubscribe never end a session with an error`);

@@ -13,46 +13,26 @@ import {
   SisRequestError,
   SisServiceError,
   SisTimeoutError,
-  createSisClient,
   synthesize$,
   type AudioChunk,
-  type SisClient,
-  type SisConnectionOptions,
   type SisEvent,
 } from '../../lib/index.js';
-import { startEmulator, synthesizeAudio, type Emulator, type EmulatorOptions, type Fault } from '../../lib/emulator/index.js';
+import { synthesizeAudio, type Fault } from '../../lib/emulator/index.js';
 import { resolveRequest, toStartCommand, type SynthesisRequest } from '../../lib/protocol/request.js';
 import { errorOf } from '../helpers/errors.js';
+import { useEmulator } from '../helpers/emulator-fixture.js';
 
 const concat = (chunks: readonly AudioChunk[]): Uint8Array => Buffer.concat(chunks.map((c) => c.data));
 
 describe('synthesize$ against the emulator', () => {
-  let emulator: Emulator;
-  let client: SisClient;
-
-  const start = async (options: EmulatorOptions = {}, clientOptions: Partial<SisConnectionOptions> = {}): Promise<void> => {
-    emulator = await startEmulator({ port: 0, ...options });
-    client = createSisClient({
-      endpoint: emulator.url,
-      projectId: emulator.projectId,
-      auth: { token: emulator.token },
-      timeouts: { connect: 2_000, firstAudio: 2_000, idle: 2_000, errorGrace: 200 },
-      ...clientOptions,
-    });
-  };
+  const sis = useEmulator({ client: { timeouts: { connect: 2_000, firstAudio: 2_000, idle: 2_000, errorGrace: 200 } }, teardown: 'idle' });
   const failWith = async (fault: Fault, request: SynthesisRequest = { text: '你好，世界' }): Promise<SisError> => {
-    emulator.injectNext(fault);
-    return errorOf(lastValueFrom(client.synthesize$(request)));
+    sis.emulator.injectNext(fault);
+    return errorOf(lastValueFrom(sis.client().synthesize$(request)));
   };
-
-  afterEach(async () => {
-    await emulator.idle();
-    expect(emulator.openConnections()).to.equal(0);
-    await emulator.close();
-  });
 
   it('streams the whole audio in order, each chunk a view at its offset, and completes', async () => {
-    await start({ frameBytes: 1000 });
+    const { emulator, client } = await sis.start({ frameBytes: 1000 });
     const request: SynthesisRequest = { text: '今天天气很好。', sampleRate: 16000, speed: 100, volume: 80 };
     const chunks = await lastValueFrom(client.synthesize$(request).pipe(toArray()));
     const expected = synthesizeAudio(toStartCommand(resolveRequest(request)));
@@ -77,7 +57,7 @@ describe('synthesize$ against the emulator', () => {
   });
 
   it('sends the token and the enterprise project id in the handshake', async () => {
-    await start({}, { enterpriseProjectId: 'ep-42' });
+    const { emulator, client } = await sis.start({}, { enterpriseProjectId: 'ep-42' });
     await lastValueFrom(client.synthesize$({ text: 'hi' }));
     const headers = emulator.sessions[0]?.headers;
     expect(headers?.['x-auth-token']).to.equal('<redacted>');
@@ -86,7 +66,7 @@ describe('synthesize$ against the emulator', () => {
   });
 
   it('reports the lifecycle on events$, with subtitles and timings', async () => {
-    await start();
+    const { emulator, client } = await sis.start();
     const events = await lastValueFrom(client.events$({ text: '你好', subtitle: 'word_level' }).pipe(toArray()));
     const types = events.map((e) => e.type);
     expect(types[0]).to.equal('open');
@@ -101,7 +81,7 @@ describe('synthesize$ against the emulator', () => {
   });
 
   it('goes on past a frame of an unknown resp_type', async () => {
-    await start();
+    const { emulator, client } = await sis.start();
     emulator.injectNext({ kind: 'unknown-type', at: { afterFrames: 1 }, respType: 'PROGRESS' });
     const events = await lastValueFrom(client.events$({ text: '你好' }).pipe(toArray()));
     expect(events.filter((e) => e.type === 'unknown').map((e) => e.type === 'unknown' && e.respType)).to.deep.equal(['PROGRESS']);
@@ -110,14 +90,14 @@ describe('synthesize$ against the emulator', () => {
 
   describe('errors', () => {
     it('errors with the trace id on END/ERROR', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const error = await failWith({ kind: 'end-error', at: { afterFrames: 1 } });
       expect(error).to.be.instanceOf(SisServiceError);
       expect(error).to.include({ reason: 'ERROR', errorCode: undefined, traceId: emulator.sessions[0]?.traceId });
     });
 
     it('errors with the code of the ERROR frame and the reason of the END that follows it', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const error = await failWith({ kind: 'error', at: { afterFrames: 1 }, errorCode: 'SIS.0413', errorMsg: 'engine internal error' });
       expect(error).to.be.instanceOf(SisServiceError);
       expect(error).to.include({ errorCode: 'SIS.0413', errorMsg: 'engine internal error', reason: 'ERROR', fatal: false, retryable: true });
@@ -125,26 +105,26 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('errors on an ERROR frame that no END follows, after timeouts.errorGrace', async () => {
-      await start({ errorThenEnd: false });
+      await sis.start({ errorThenEnd: false });
       const error = await failWith({ kind: 'error', at: 'after-start', errorCode: 'SIS.0401' });
       expect(error).to.include({ errorCode: 'SIS.0401', reason: undefined });
     });
 
     it('errors on FATAL_ERROR, marked fatal', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const error = await failWith({ kind: 'fatal', at: { afterFrames: 2 }, errorCode: 'SIS.0413' });
       expect(error).to.be.instanceOf(SisServiceError);
       expect(error).to.include({ errorCode: 'SIS.0413', fatal: true, traceId: emulator.sessions[0]?.traceId });
     });
 
     it('maps the service validating START (an unknown voice) to a non-retryable SisServiceError', async () => {
-      await start({ voices: 'known' });
+      const { client } = await sis.start({ voices: 'known' });
       const error = await errorOf(lastValueFrom(client.synthesize$({ text: 'x', voice: 'chinese_nobody_common' })));
       expect(error).to.include({ errorCode: 'SIS.0411', retryable: false });
     });
 
     it('maps the concurrency cap (SIS.0312) to a retryable SisServiceError', async () => {
-      await start({ maxConcurrentSessions: 1, realtimeFactor: 1 });
+      const { client } = await sis.start({ maxConcurrentSessions: 1, realtimeFactor: 1 });
       // The first session streams at real-time pace: once it has started, a second one is over the cap.
       let running: Subscription | undefined;
       await new Promise<void>((resolve) => {
@@ -156,7 +136,7 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('errors with SisConnectionError, close code and trace id when the server drops the connection', async () => {
-      await start();
+      const { emulator } = await sis.start();
       const closed = await failWith({ kind: 'drop', at: { afterFrames: 2 }, closeCode: 1011, closeReason: 'going away' });
       expect(closed).to.be.instanceOf(SisConnectionError);
       expect(closed).to.include({ closeCode: 1011, closeReason: 'going away', traceId: emulator.sessions[0]?.traceId, retryable: true });
@@ -166,7 +146,7 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('errors with SisHandshakeError and the gateway body on a wrong token', async () => {
-      await start({}, { auth: { token: 'not-the-emulator-token' } });
+      const { client } = await sis.start({}, { auth: { token: 'not-the-emulator-token' } });
       const error = await errorOf(lastValueFrom(client.synthesize$({ text: 'x' })));
       expect(error).to.be.instanceOf(SisHandshakeError);
       expect(error).to.include({ status: 401, errorCode: 'APIG.0301', retryable: false });
@@ -175,16 +155,16 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('errors with SisHandshakeError on an injected rejection and on a wrong project (404)', async () => {
-      await start({ projectId: 'the-project' });
+      await sis.start({ projectId: 'the-project' });
       const unavailable = await failWith({ kind: 'reject-handshake', status: 503, errorCode: 'APIG.0201', errorMsg: 'Backend unavailable' });
       expect(unavailable).to.include({ status: 503, errorCode: 'APIG.0201', retryable: true });
-      const other = createSisClient({ endpoint: emulator.url, projectId: 'another-project', auth: { token: emulator.token } });
+      const other = sis.client({ projectId: 'another-project' });
       const wrongProject = await errorOf(lastValueFrom(other.synthesize$({ text: 'x' })));
       expect(wrongProject).to.include({ status: 404, errorCode: 'APIG.0101' });
     });
 
     it('errors with SisProtocolError on a frame that is not JSON, and on frames out of order', async () => {
-      await start();
+      await sis.start();
       const malformed = await failWith({ kind: 'malformed', at: { afterFrames: 1 } });
       expect(malformed).to.be.instanceOf(SisProtocolError);
       expect(malformed.message).to.include('not JSON');
@@ -195,14 +175,14 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('errors with SisProtocolError when a frame is larger than maxPayload', async () => {
-      await start({ frameBytes: 64 * 1024 }, { maxPayload: 16 * 1024 });
+      const { client } = await sis.start({ frameBytes: 64 * 1024 }, { maxPayload: 16 * 1024 });
       const error = await errorOf(lastValueFrom(client.synthesize$({ text: '一段足够长的文本，产生大于十六千字节的音频帧。' })));
       expect(error).to.be.instanceOf(SisProtocolError);
       expect(error.message).to.include('maxPayload (16384 bytes)');
     });
 
     it('errors with SisConnectionError when nothing listens on the port', async () => {
-      await start();
+      await sis.start();
       const closedPort = await new Promise<number>((resolve) => {
         const server = createServer();
         server.listen(0, '127.0.0.1', () => {
@@ -228,7 +208,7 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('times out connecting to a server that accepts TCP and never answers the upgrade', async () => {
-      await start();
+      await sis.start();
       blackHole = createServer((socket) => held.push(socket));
       const server = blackHole;
       const port = await new Promise<number>((resolve) =>
@@ -245,13 +225,13 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('times out waiting for the first audio when the server never answers START', async () => {
-      await start({}, { timeouts: { firstAudio: 100 } });
+      await sis.start({}, { timeouts: { firstAudio: 100 } });
       const error = await failWith({ kind: 'silent' });
       expect(error).to.include({ phase: 'firstAudio', timeoutMs: 100 });
     });
 
     it('times out when audio stops flowing (idle), with the trace id', async () => {
-      await start({}, { timeouts: { idle: 100 } });
+      const { emulator } = await sis.start({}, { timeouts: { idle: 100 } });
       const error = await failWith({ kind: 'stall', at: { afterFrames: 2 } });
       expect(error).to.include({ phase: 'idle', traceId: emulator.sessions[0]?.traceId });
     });
@@ -259,7 +239,7 @@ describe('synthesize$ against the emulator', () => {
 
   describe('teardown', () => {
     it('closes the socket when the subscriber unsubscribes mid-stream', async () => {
-      await start({ realtimeFactor: 1 });
+      const { emulator, client } = await sis.start({ realtimeFactor: 1 });
       const chunks: AudioChunk[] = [];
       await new Promise<void>((resolve) => {
         const subscription = client.synthesize$({ text: '这是一段会被中途取消的文本。' }).subscribe((chunk) => {
@@ -275,7 +255,7 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('closes a paused socket at once (it resumes to read the close reply)', async () => {
-      await start({ realtimeFactor: 1 });
+      const { emulator, client } = await sis.start({ realtimeFactor: 1 });
       const paused$ = new BehaviorSubject(false);
       await new Promise<void>((resolve) => {
         const subscription = client.synthesize$({ text: '暂停以后再取消。' }, { paused$ }).subscribe(() => {
@@ -290,7 +270,7 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('closes the socket once take(1) has its chunk', async () => {
-      await start({ realtimeFactor: 1 });
+      const { emulator, client } = await sis.start({ realtimeFactor: 1 });
       const [first] = await lastValueFrom(client.synthesize$({ text: '很长的一句话，不必听完。' }).pipe(take(1), toArray()));
       expect(first?.index).to.equal(0);
       await emulator.idle();
@@ -298,21 +278,21 @@ describe('synthesize$ against the emulator', () => {
     });
 
     it('closes the socket itself after END, with code 1000', async () => {
-      await start();
+      const { emulator, client } = await sis.start();
       await lastValueFrom(client.synthesize$({ text: 'bye' }));
       await emulator.idle();
       expect(emulator.sessions[0]).to.include({ ending: 'end-normal', closedBy: 'client', closeCode: 1000 });
     });
 
     it('opens no connection for an invalid request', async () => {
-      await start();
+      const { emulator, client } = await sis.start();
       const error = await errorOf(lastValueFrom(client.synthesize$({ text: '' })));
       expect(error).to.be.instanceOf(SisRequestError);
       expect(emulator.stats.connections).to.equal(0);
     });
 
     it('runs many sessions at once, each on its own socket', async () => {
-      await start();
+      const { emulator, client } = await sis.start();
       const texts = Array.from({ length: 20 }, (_, i) => `第${i}句。`);
       const results = await Promise.all(texts.map((text) => lastValueFrom(client.synthesize$({ text }).pipe(toArray()))));
       expect(results.every((chunks) => chunks.length > 0)).to.equal(true);

@@ -10,7 +10,6 @@ import {
   SisServiceError,
   SisTimeoutError,
   createSisClient,
-  type AudioChunk,
   type SisConnectionOptions,
   type SisEvent,
 } from '../../lib/index.js';
@@ -29,6 +28,7 @@ import {
   text,
   type ServerAction,
 } from '../helpers/fake-socket.js';
+import { audioChunk } from '../helpers/chunks.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 const URL = 'ws://127.0.0.1:9/v1/project-1/rtts';
@@ -47,13 +47,6 @@ const setup = (scheduler: TestScheduler, script: Observable<ServerAction>, extra
   });
   return { fake, client };
 };
-
-const chunk = (index: number, offset: number, ...bytes: number[]): AudioChunk => ({
-  data: Uint8Array.from(bytes),
-  index,
-  offset,
-  traceId: TRACE,
-});
 
 // Script values used across the tests.
 const v = {
@@ -79,8 +72,8 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       const script = cold('-o-s-a-b-e', v);
       const { fake, client } = setup(scheduler, script);
       expectObservable(client.synthesize$({ text: '你好' })).toBe('-----a-b-|', {
-        a: chunk(0, 0, 1, 2),
-        b: chunk(1, 2, 3, 4, 5),
+        a: audioChunk([1, 2]),
+        b: audioChunk([3, 4, 5], { index: 1, offset: 2 }),
       });
       expectSubscriptions(script.subscriptions).toBe('^--------!');
       flush();
@@ -96,8 +89,8 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       const audio$ = client.synthesize$({ text: 'hello' });
       flush();
       expect(fake.sockets).to.have.length(0);
-      expectObservable(audio$).toBe('-----a-|', { a: chunk(0, 0, 1, 2) });
-      expectObservable(audio$).toBe('-----a-|', { a: chunk(0, 0, 1, 2) });
+      expectObservable(audio$).toBe('-----a-|', { a: audioChunk([1, 2]) });
+      expectObservable(audio$).toBe('-----a-|', { a: audioChunk([1, 2]) });
       flush();
       expect(fake.sockets).to.have.length(2);
     });
@@ -135,7 +128,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       expectObservable(client.events$({ text: 'hello' })).toBe('-o-s-a-(e|)', {
         o: { type: 'open', url: URL, connectMs: 1 },
         s: { type: 'start', traceId: TRACE, elapsedMs: 3 },
-        a: { type: 'audio', chunk: chunk(0, 0, 1, 2) },
+        a: { type: 'audio', chunk: audioChunk([1, 2]) },
         e: {
           type: 'end',
           traceId: TRACE,
@@ -177,7 +170,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         o: { type: 'open', url: URL, connectMs: 1 },
         s: { type: 'start', traceId: TRACE, elapsedMs: 3 },
         u: { type: 'unknown', respType: 'PROGRESS', frame: { resp_type: 'PROGRESS', trace_id: TRACE, percent: 50 } },
-        a: { type: 'audio', chunk: chunk(0, 0, 1, 2) },
+        a: { type: 'audio', chunk: audioChunk([1, 2]) },
       });
     });
   });
@@ -189,7 +182,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const { client } = setup(scheduler, script);
         expectObservable(client.synthesize$({ text: 'x' })).toBe(
           '-----a-#',
-          { a: chunk(0, 0, 1, 2) },
+          { a: audioChunk([1, 2]) },
           new SisServiceError({ traceId: TRACE, reason: 'ERROR' }),
         );
         expectSubscriptions(script.subscriptions).toBe('^------!');
@@ -267,7 +260,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const { fake, client } = setup(scheduler, cold('-o-s-a-c', v));
         expectObservable(client.synthesize$({ text: 'x' })).toBe(
           '-----a-#',
-          { a: chunk(0, 0, 1, 2) },
+          { a: audioChunk([1, 2]) },
           new SisConnectionError('connection closed after START and 1 audio frame (2 frames received) (code 1006)', {
             closeCode: 1006,
             closeReason: '',
@@ -308,7 +301,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const { client } = setup(scheduler, cold('-o-s-a-m', { ...v, m: fail({ kind: 'frame-too-large', limit: 4096 }) }), { maxPayload: 4096 });
         expectObservable(client.synthesize$({ text: 'x' })).toBe(
           '-----a-#',
-          { a: chunk(0, 0, 1, 2) },
+          { a: audioChunk([1, 2]) },
           new SisProtocolError('a frame larger than maxPayload (4096 bytes)', { at: 'after START and 1 audio frame (2 frames received)', traceId: TRACE }),
         );
       });
@@ -376,7 +369,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         // a frame every 30 ms (idle is 50), then silence
         const script = cold('-o-s-a 29ms a 29ms a 29ms a', v);
         const { client } = setup(scheduler, script);
-        const a = (i: number) => chunk(i, i * 2, 1, 2);
+        const a = (i: number) => audioChunk([1, 2], { index: i, offset: i * 2 });
         expectObservable(client.synthesize$({ text: 'x' })).toBe(
           '-----a 29ms b 29ms c 29ms d 49ms #',
           { a: a(0), b: a(1), c: a(2), d: a(3) },
@@ -390,7 +383,10 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         // after the first chunk, only partial-frame activity every 40 ms (idle is 50), then a chunk
         const script = cold('-o-s-a 39ms y 39ms y 39ms a', { ...v, y: activity });
         const { client } = setup(scheduler, script);
-        expectObservable(client.synthesize$({ text: 'x' }).pipe(take(2))).toBe('-----a 119ms (b|)', { a: chunk(0, 0, 1, 2), b: chunk(1, 2, 1, 2) });
+        expectObservable(client.synthesize$({ text: 'x' }).pipe(take(2))).toBe('-----a 119ms (b|)', {
+          a: audioChunk([1, 2]),
+          b: audioChunk([1, 2], { index: 1, offset: 2 }),
+        });
       });
     });
 
@@ -398,7 +394,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       scheduler.run(({ cold, expectObservable }) => {
         const script = cold('-o-s-a 29ms a 29ms a 29ms a', v);
         const { client } = setup(scheduler, script, { timeouts: { connect: 50, firstAudio: 50, idle: 50, total: 70 } });
-        const a = (i: number) => chunk(i, i * 2, 1, 2);
+        const a = (i: number) => audioChunk([1, 2], { index: i, offset: i * 2 });
         expectObservable(client.synthesize$({ text: 'x' })).toBe(
           '-----a 29ms b 29ms c 4ms #',
           { a: a(0), b: a(1), c: a(2) },
@@ -416,7 +412,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         const { fake, client } = setup(scheduler, script);
         expectObservable(client.synthesize$({ text: 'x' }, { paused$ })).toBe(
           '-----a 74ms 50ms #',
-          { a: chunk(0, 0, 1, 2) },
+          { a: audioChunk([1, 2]) },
           new SisTimeoutError('idle', 50, TRACE),
         );
         expectSubscriptions(paused$.subscriptions).toBe('^ 129ms !');
@@ -434,7 +430,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions, flush }) => {
         const script = cold('-o-s-a-a-a-a-e', v);
         const { fake, client } = setup(scheduler, script);
-        expectObservable(client.synthesize$({ text: 'x' }), '^------!').toBe('-----a-', { a: chunk(0, 0, 1, 2) });
+        expectObservable(client.synthesize$({ text: 'x' }), '^------!').toBe('-----a-', { a: audioChunk([1, 2]) });
         expectSubscriptions(script.subscriptions).toBe('^------!');
         flush();
         expect(fake.sockets[0]?.endedBy).to.deep.equal([{ how: 'close', code: 1000, at: 7 }]);
@@ -445,7 +441,7 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const script = cold('-o-s-a-a-a-e', v);
         const { client } = setup(scheduler, script);
-        expectObservable(client.synthesize$({ text: 'x' }).pipe(take(1))).toBe('-----(a|)', { a: chunk(0, 0, 1, 2) });
+        expectObservable(client.synthesize$({ text: 'x' }).pipe(take(1))).toBe('-----(a|)', { a: audioChunk([1, 2]) });
         expectSubscriptions(script.subscriptions).toBe('^----!');
       });
     });

@@ -1,0 +1,114 @@
+/**
+ * The first steps of every session, real-time (`session.ts`) or streaming (`speak/streaming.ts`):
+ * credentials, then the socket. A handshake rejected with 401 while a refreshable token was used
+ * goes back to credentials, once.
+ */
+import type { Subscription } from 'rxjs';
+import { authHeaders$, tokenInvalidator } from '../auth/token.js';
+import { SisAuthError, SisConnectionError, SisError, SisProtocolError, type SisHandshakeError } from '../errors.js';
+import { handshakeErrorFrom } from '../transport/handshake.js';
+import type { SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
+import type { SessionConfig } from './options.js';
+
+/** The session an opener works for: the socket's listener, which can be paused, can fail, and knows where it is. */
+export interface OpeningSession extends SocketListener {
+  /** True while the consumer holds the session paused: a socket opened then starts paused. */
+  isPaused(): boolean;
+  /** True once the socket has opened. */
+  isOpen(): boolean;
+  /** Where the session is in its protocol, for error messages (e.g. "after START and 3 audio frames"). */
+  position(): string;
+  traceId(): string | undefined;
+  fail(error: SisError): void;
+}
+
+export class SocketOpener {
+  /** The socket once the factory has returned it (not yet open). */
+  socket: WebSocketLike | undefined;
+  private credentialsRefreshed = false;
+
+  constructor(
+    private readonly config: SessionConfig,
+    private readonly url: string,
+    private readonly session: OpeningSession,
+    /** Where the credentials' subscription goes: the session's resources, released by its teardown. */
+    private readonly resources: Subscription,
+  ) {}
+
+  open(): void {
+    this.resources.add(
+      authHeaders$(this.config.auth, this.url).subscribe({
+        next: (headers) => this.connect(headers),
+        error: (error: unknown) =>
+          this.session.fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
+      }),
+    );
+  }
+
+  private connect(authHeaders: Record<string, string>): void {
+    const { config } = this;
+    try {
+      this.socket = config.webSocketFactory(
+        {
+          url: this.url,
+          headers: { ...config.extraHeaders, ...authHeaders },
+          maxPayload: config.maxPayload,
+          // A backstop only: the session's connect timer fires first.
+          handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
+          rejectUnauthorized: config.rejectUnauthorized,
+        },
+        this.session,
+      );
+      if (this.session.isPaused()) this.socket.pause?.();
+    } catch (cause) {
+      this.session.fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
+    }
+  }
+
+  /**
+   * The error a transport failure ends the session with, or undefined when a rejected handshake
+   * went back for fresh credentials (see {@link rejected}).
+   */
+  failure(failure: TransportFailure): SisError | undefined {
+    const { session } = this;
+    switch (failure.kind) {
+      case 'handshake-rejected':
+        return this.rejected(failure.status, failure.body);
+      case 'frame-too-large':
+        return new SisProtocolError(`a frame larger than maxPayload (${failure.limit} bytes)`, { at: session.position(), traceId: session.traceId() });
+      case 'invalid-frame':
+        return new SisProtocolError(`an invalid WebSocket frame (${failure.message})`, { at: session.position(), traceId: session.traceId() });
+      case 'network':
+        return new SisConnectionError(`connection failed ${session.isOpen() ? session.position() : 'while connecting'}: ${failure.message}`, {
+          traceId: session.traceId(),
+          cause: failure.cause,
+        });
+    }
+  }
+
+  /** The error of a socket that closed before the session was over. */
+  closed(code: number, reason: string): SisConnectionError {
+    const { session } = this;
+    const why = `code ${code}${reason === '' ? '' : `: ${reason}`}`;
+    return new SisConnectionError(`connection closed ${session.isOpen() ? session.position() : 'while connecting'} (${why})`, {
+      closeCode: code,
+      closeReason: reason,
+      traceId: session.traceId(),
+    });
+  }
+
+  /**
+   * The handshake was rejected. A cached token that went stale (401: expired, revoked) is dropped and
+   * the socket opened once more with a fresh one (undefined: the session waits); otherwise the error.
+   */
+  private rejected(status: number, body: string): SisHandshakeError | undefined {
+    const invalidate = status === 401 && !this.credentialsRefreshed ? tokenInvalidator(this.config.auth) : undefined;
+    if (invalidate === undefined) return handshakeErrorFrom(status, body);
+    this.credentialsRefreshed = true;
+    this.socket?.terminate();
+    this.socket = undefined;
+    invalidate();
+    this.open();
+    return undefined;
+  }
+}
