@@ -33,6 +33,7 @@ export type SisErrorCode =
   | 'ITEM_FAILED'
   | 'SENTENCE_FAILED'
   | 'INPUT_FAILED'
+  | 'CLIENT_CLOSED'
   | 'BUFFER_OVERFLOW';
 
 /**
@@ -370,6 +371,17 @@ export class SisInputError extends SisError {
   }
 }
 
+/**
+ * The client was closed (`client.close()`): it opens no socket any more. Sessions that were running
+ * then finish normally; a session or `prewarm` asked for afterwards gets this error. Create a new client.
+ */
+export class SisClosedError extends SisError {
+  readonly code = 'CLIENT_CLOSED';
+  constructor(what: string) {
+    super(`${what}: the client was closed (client.close()); create a new client`, { retryable: false });
+  }
+}
+
 /** A consumer that cannot pause its source fell too far behind: more was buffered than allowed. */
 export class SisOverflowError extends SisError {
   readonly code = 'BUFFER_OVERFLOW';
@@ -404,6 +416,7 @@ export type SisFailure =
   | SisItemError
   | SisSentenceError
   | SisInputError
+  | SisClosedError
   | SisOverflowError;
 
 /**

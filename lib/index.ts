@@ -7,6 +7,7 @@
 // The client and its one-shot forms.
 export { createSisClient, events$, synthesize$, type SisClient } from './session/client.js';
 export type { SisClientOptions, SisConnectionOptions, SisLocation, Timeouts } from './session/options.js';
+export type { WarmOptions, WarmStats } from './session/warm-pool.js';
 export type { SessionCallOptions } from './session/session.js';
 export type { WebSocketFactory } from './transport/websocket-like.js';
 
@@ -63,6 +64,7 @@ export {
   SisServiceError,
   SisSentenceError,
   SisInputError,
+  SisClosedError,
   SisTimeoutError,
   isSisError,
   type Problem,

@@ -14,6 +14,7 @@ import {
   SisHandshakeError,
   SisItemError,
   SisInputError,
+  SisClosedError,
   SisSentenceError,
   SisOverflowError,
   SisPartError,
@@ -48,6 +49,7 @@ const everyClass: readonly SisFailure[] = [
   new SisItemError({ index: 4, cause: service }),
   new SisSentenceError({ sentence: { index: 2, text: '第三句。' }, cause: service }),
   new SisInputError({ cause: new Error('the model stopped') }),
+  new SisClosedError('synthesize$'),
   new SisOverflowError(1024, 'bytes'),
 ];
 
@@ -80,6 +82,7 @@ const describeFailure = (error: SisFailure): string => {
     case 'SENTENCE_FAILED':
       return `${error.sentence.index} ${error.causeCode}`;
     case 'INPUT_FAILED':
+    case 'CLIENT_CLOSED':
       return error.message;
     case 'BUFFER_OVERFLOW':
       return `${error.limit} ${error.unit}`;
@@ -121,6 +124,7 @@ describe('errors', () => {
         '4 SERVICE_ERROR',
         '2 SERVICE_ERROR',
         'the text input failed: the model stopped',
+        'synthesize$: the client was closed (client.close()); create a new client',
         '1024 bytes',
       ]);
     });

@@ -71,7 +71,8 @@ export interface EmulatorOptions {
   readonly handshakeDelayMs?: number | undefined;
   /**
    * A connection that sends nothing for this long gets FATAL_ERROR SIS.0304 and is closed (streaming:
-   * while no synthesis runs). Default 20,000; 0 disables.
+   * while no synthesis runs), as the service closes one without START after about 20 s: the limit a warm
+   * socket must stay below. Marked `idleClosed` in its record. Default 20,000; 0 disables.
    */
   readonly idleTimeoutMs?: number | undefined;
   /** A streaming MULTI session that gets no MSG or END for this long gets FATAL_ERROR SIS.0416 and is closed. Default 20,000; 0 disables. */

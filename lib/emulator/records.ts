@@ -31,6 +31,13 @@ interface CommonRecord {
   readonly ending: SessionEnding | undefined;
   /** The error code of the last ERROR or FATAL_ERROR sent. */
   readonly errorCode: string | undefined;
+  /**
+   * True when the idle close struck: no command came for `idleTimeoutMs` while no synthesis ran
+   * (real-time: no START at all), so the server sent FATAL_ERROR SIS.0304 and closed, as the service
+   * does after about 20 s. Such a record also has `ending: 'fatal'`, `errorCode: 'SIS.0304'` and
+   * `closedBy: 'server'` once closed; a warm socket kept too long ends so.
+   */
+  readonly idleClosed: boolean;
   /** Who closed the WebSocket, once it is closed. */
   readonly closedBy: 'client' | 'server' | 'emulator' | undefined;
   readonly closeCode: number | undefined;
@@ -83,6 +90,8 @@ export interface EmulatorStats {
   readonly sessionsCompleted: number;
   readonly errorsSent: number;
   readonly fatalErrorsSent: number;
+  /** Connections the idle close ended (see {@link SessionRecord}'s `idleClosed`); counted in `fatalErrorsSent` too. */
+  readonly idleClosed: number;
   /** EVENT frames sent (streaming). */
   readonly eventsSent: number;
   /** MSG commands received (streaming), accepted or not. */
@@ -115,6 +124,7 @@ const common = (connection: number, api: EmulatedApi, path: string, headers: Red
   textFrames: 0,
   ending: undefined,
   errorCode: undefined,
+  idleClosed: false,
   closedBy: undefined,
   closeCode: undefined,
 });
@@ -142,6 +152,7 @@ export const newStats = (): Mutable<EmulatorStats> => ({
   sessionsCompleted: 0,
   errorsSent: 0,
   fatalErrorsSent: 0,
+  idleClosed: 0,
   eventsSent: 0,
   piecesReceived: 0,
   faultsApplied: 0,
@@ -155,6 +166,12 @@ export const recordEnding = (record: { ending: SessionEnding | undefined }, stat
   if (ending === 'end-normal') stats.sessionsCompleted++;
   if (ending === 'error') stats.errorsSent++;
   if (ending === 'fatal') stats.fatalErrorsSent++;
+};
+
+/** The idle close struck (its FATAL_ERROR is recorded as it is sent). */
+export const recordIdleClose = (record: { idleClosed: boolean }, stats: Mutable<EmulatorStats>): void => {
+  record.idleClosed = true;
+  stats.idleClosed++;
 };
 
 /** Keeps how the WebSocket closed; a session still running ends as the closer ended it. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { RawData } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import type { StartCommand } from '../protocol/wire.js';
 import { textOf } from '../transport/ws-data.js';
 import { synthesize } from './audio/synthesize.js';
@@ -13,7 +13,7 @@ import { isSessionFault, type Fault, type FaultContext, type SessionFault } from
 import type { EmulatorConfig } from './options.js';
 import { faultProblems } from './options.js';
 import { StepPlayer, SYNTHESIS_OVER, type SessionSocket } from './player.js';
-import { recordClose, recordEnding, type EmulatorStats, type Mutable, type RealtimeSessionRecord } from './records.js';
+import { recordClose, recordEnding, recordIdleClose, type EmulatorStats, type Mutable, type RealtimeSessionRecord } from './records.js';
 import { errorSteps, fatalSteps, sessionScript, type Outcome, type ScriptSettings } from './script.js';
 import { checkStart, type ServiceError } from './start.js';
 
@@ -158,6 +158,12 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
   if (deaf) {
     record.ending = 'silent';
   } else if (config.idleTimeoutMs > 0) {
-    idleTimer = setTimeout(() => player.play(fatalSteps(settings, { errorCode: 'SIS.0304', errorMsg: 'wait voice timeout' })), config.idleTimeoutMs);
+    // The service's close of a connection that sends no START (a warm socket kept too long); not of
+    // one the client is closing already.
+    idleTimer = setTimeout(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      recordIdleClose(record, stats);
+      player.play(fatalSteps(settings, { errorCode: 'SIS.0304', errorMsg: 'wait voice timeout' }));
+    }, config.idleTimeoutMs);
   }
 };

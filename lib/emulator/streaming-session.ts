@@ -19,14 +19,14 @@
  * `teardown` (the socket's close) is the one place timers and waits are released.
  */
 import { randomUUID } from 'node:crypto';
-import type { RawData } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { codePointLength } from '../protocol/request.js';
 import type { StreamingStartCommand } from '../protocol/streaming.js';
 import { textOf } from '../transport/ws-data.js';
 import { streamingSpec, synthesizeSpec } from './audio/synthesize.js';
 import { isSessionFault, type SessionFault } from './faults.js';
 import { StepPlayer, SYNTHESIS_OVER, type SessionSocket } from './player.js';
-import { recordClose, recordEnding, type MutableStreamingRecord } from './records.js';
+import { recordClose, recordEnding, recordIdleClose, type MutableStreamingRecord } from './records.js';
 import { errorStep, fatalSteps, type Outcome, type ScriptSettings } from './script.js';
 import { SentenceBuffer } from './sentence-buffer.js';
 import { adoptChosenFault, type SessionDeps } from './session.js';
@@ -62,13 +62,18 @@ class StreamingSession {
   private command: StreamingStartCommand | undefined;
   private total = 0;
   // idle: in the initial state (SIS.0304); text: while receiving (SIS.0416).
-  private readonly idleTimer = new Timeout(() => this.fatal({ errorCode: 'SIS.0304', errorMsg: 'wait voice timeout' }));
+  private readonly idleTimer = new Timeout(() => {
+    // Not when the client is closing already: then there is nothing to close.
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    recordIdleClose(this.deps.record, this.deps.stats);
+    this.fatal({ errorCode: 'SIS.0304', errorMsg: 'wait voice timeout' });
+  });
   private readonly textTimer = new Timeout(() => this.fatal({ errorCode: 'SIS.0416', errorMsg: 'vcs wait text time out' }));
   private holdsSlot = false;
   private serverClosing = false;
 
   constructor(
-    ws: SessionSocket,
+    private readonly ws: SessionSocket,
     private readonly deps: SessionDeps<MutableStreamingRecord>,
   ) {
     const { config, record, stats } = deps;

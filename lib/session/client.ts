@@ -3,7 +3,10 @@ import { defer, type Observable } from 'rxjs';
 import { audioOnly } from '../operators/audio-only.js';
 import type { SynthesisRequest } from '../protocol/request.js';
 import type { AudioChunk, SisEvent } from './events.js';
-import { resolveOptions, type SisClientOptions } from './options.js';
+import { integerFrom, oneOf, optional } from '../checks.js';
+import { SisClosedError, SisConfigError } from '../errors.js';
+import { resolveOptions, type SessionConfig, type SisClientOptions } from './options.js';
+import { WarmPools, type WarmStats } from './warm-pool.js';
 import { events$ as sessionEvents$, type SessionCallOptions } from './session.js';
 import type { SpeechChunk, SpeechEvent } from '../speak/events.js';
 import type { SpeakOptions } from '../speak/options.js';
@@ -25,7 +28,26 @@ export interface SisClient {
   speak$(text$: Observable<string>, options?: SpeakOptions): Observable<SpeechChunk>;
   /** The same speech with its lifecycle: sentence, sent, start, audio, spoken, notice, unknown, end. */
   speakEvents$(text$: Observable<string>, options?: SpeakOptions): Observable<SpeechEvent>;
+  /**
+   * Resolves once `count` sockets (default: the `warm.size` option) are warm for `api` (default
+   * `'realtime'`), or once the connects under way are over, with the number actually warm. A failed
+   * connect never rejects it: compare the result, and see `stats().failed`.
+   * @throws {SisConfigError} (a rejection) if the client keeps no warm sockets or `count` is not 1..size.
+   * @throws {SisClosedError} (a rejection) after `close()`.
+   */
+  prewarm(count?: number, options?: { readonly api?: 'realtime' | 'streaming' | undefined }): Promise<number>;
+  /** What the warm sockets did so far; all zero when the client keeps none. */
+  stats(): WarmStats;
+  /**
+   * Closes the warm sockets and stops refilling. Sessions running finish normally; any session (or
+   * `prewarm`) asked for afterwards fails with {@link SisClosedError}. Idempotent.
+   */
+  close(): Promise<void>;
+  /** `await using client = createSisClient(…)`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
+
+const NO_STATS: WarmStats = { warm: 0, connecting: 0, hits: 0, misses: 0, expired: 0, lost: 0, failed: 0, backoffMs: 0 };
 
 /**
  * A client for one endpoint and project. Options are checked now; credentials stay inside the
@@ -36,14 +58,49 @@ export interface SisClient {
  * client.synthesize$({ text: '你好' }).subscribe((chunk) => speaker.write(chunk.data));
  */
 export const createSisClient = (options: SisClientOptions): SisClient => {
-  const config = resolveOptions(options);
-  const events$ = (request: SynthesisRequest, call?: SessionCallOptions): Observable<SisEvent> => sessionEvents$(request, config, call);
-  const speakEvents$ = (text$: Observable<string>, options?: SpeakOptions): Observable<SpeechEvent> => speechEvents$(text$, options, config);
+  const resolved = resolveOptions(options);
+  const pools = resolved.warm === undefined ? undefined : new WarmPools(resolved, resolved.warm);
+  const config: SessionConfig = pools === undefined ? resolved : { ...resolved, pools };
+  // The real-time path starts filling now; the streaming path on its first use (or prewarm).
+  pools?.get(config.url);
+  let closed = false;
+  const open = <T>(what: string, run: () => Observable<T>): Observable<T> =>
+    defer(() => {
+      if (closed) throw new SisClosedError(what);
+      return run();
+    });
+
+  const events$ = (request: SynthesisRequest, call?: SessionCallOptions): Observable<SisEvent> => open('events$', () => sessionEvents$(request, config, call));
+  const speakEvents$ = (text$: Observable<string>, options?: SpeakOptions): Observable<SpeechEvent> =>
+    open('speakEvents$', () => speechEvents$(text$, options, config));
+  const prewarm = async (count?: number, options?: { readonly api?: 'realtime' | 'streaming' | undefined }): Promise<number> => {
+    if (closed) throw new SisClosedError('prewarm');
+    const size = config.warm?.size;
+    const api = options?.api ?? 'realtime';
+    const problems = [
+      ...(size === undefined ? [{ path: 'warm', message: 'is not set: create the client with warm: { size } to keep sockets warm' }] : []),
+      ...(size === undefined ? [] : optional(integerFrom(1, size))('count', count)),
+      ...oneOf(['realtime', 'streaming'])('options.api', api),
+    ];
+    if (problems.length > 0 || size === undefined) throw new SisConfigError(problems, 'prewarm arguments');
+    // Only now: getting the streaming path's pool starts filling it.
+    const pool = pools?.get(api === 'streaming' ? config.streamingUrl : config.url);
+    if (pool === undefined) throw new SisClosedError('prewarm');
+    return pool.prewarm(count ?? size);
+  };
+  const close = async (): Promise<void> => {
+    closed = true;
+    pools?.close();
+  };
   return Object.freeze({
     events$,
-    synthesize$: (request: SynthesisRequest, call?: SessionCallOptions) => events$(request, call).pipe(audioOnly()),
+    synthesize$: (request: SynthesisRequest, call?: SessionCallOptions) => open('synthesize$', () => sessionEvents$(request, config, call).pipe(audioOnly())),
     speakEvents$,
-    speak$: (text$: Observable<string>, options?: SpeakOptions) => speakEvents$(text$, options).pipe(speechAudio()),
+    speak$: (text$: Observable<string>, options?: SpeakOptions) => open('speak$', () => speechEvents$(text$, options, config).pipe(speechAudio())),
+    prewarm,
+    stats: () => pools?.stats() ?? NO_STATS,
+    close,
+    [Symbol.asyncDispose]: close,
   });
 };
 

@@ -7,6 +7,7 @@ import {
   fn,
   headerValue,
   integerAtLeast,
+  integerFrom,
   objectProblems,
   optional,
   positiveInteger,
@@ -21,6 +22,7 @@ import { STREAMING_PATH } from '../protocol/streaming.js';
 import { resolveEndpoint, rttsUrl, streamingUrl } from '../transport/endpoint.js';
 import { DEFAULT_MAX_PAYLOAD, type WebSocketFactory } from '../transport/websocket-like.js';
 import { wsWebSocketFactory } from '../transport/ws-factory.js';
+import { DEFAULT_MAX_IDLE_MS, type WarmOptions, type WarmPools } from './warm-pool.js';
 
 /** Time limits in milliseconds; `Infinity` disables one. */
 export interface Timeouts {
@@ -76,6 +78,12 @@ export interface SisConnectionOptions {
    * Default `/v1/{project_id}/vcs/voices/clone`, the path in Huawei's documentation.
    */
   readonly streamingPath?: string | undefined;
+  /**
+   * Keep sockets warm (handshake and authentication done, START not sent) so that a session skips
+   * the handshake: `size` per API path, each replaced when older than `maxIdleMs` (default 15,000).
+   * See `client.prewarm()`, `client.stats()` and `client.close()`. Default: none.
+   */
+  readonly warm?: WarmOptions | undefined;
 }
 
 /** Options of {@link createSisClient}: a location (`endpoint` or `region`), the project, credentials, and tuning. */
@@ -94,6 +102,10 @@ export interface SessionConfig {
   readonly rejectUnauthorized: boolean;
   readonly webSocketFactory: WebSocketFactory;
   readonly scheduler: SchedulerLike;
+  /** The checked `warm` option; the client makes the pools from it. */
+  readonly warm: { readonly size: number; readonly maxIdleMs: number } | undefined;
+  /** The client's warm sockets (see warm-pool.ts), when it keeps some. */
+  readonly pools?: WarmPools | undefined;
 }
 
 const OPTION_KEYS = [
@@ -110,6 +122,7 @@ const OPTION_KEYS = [
   'rejectUnauthorized',
   'scheduler',
   'streamingPath',
+  'warm',
 ] as const;
 
 /** A group of numeric options (`timeouts`, `limits`): each key given is checked, the defaults fill in the rest. */
@@ -128,6 +141,20 @@ const isScheduler = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && typeof (value as SchedulerLike).schedule === 'function' && typeof (value as SchedulerLike).now === 'function';
 
 const isPath = (value: unknown): boolean => typeof value === 'string' && /^\/[^?#\s]*$/.test(value);
+
+/** The `warm` option checked, with its default idle limit. */
+const warmOf = (given: unknown): { value: SessionConfig['warm']; problems: Problem[] } => {
+  if (given === undefined) return { value: undefined, problems: [] };
+  const notAnObject = objectProblems('warm', given, '{ size: 2, maxIdleMs: 15000 }');
+  if (notAnObject.length > 0) return { value: undefined, problems: notAnObject };
+  const { size, maxIdleMs = DEFAULT_MAX_IDLE_MS } = given as WarmOptions;
+  const problems = [
+    ...unknownKeyProblems(given, ['size', 'maxIdleMs'], 'warm.'),
+    ...integerFrom(1, 64)('warm.size', size),
+    ...positiveMs({ infinity: false })('warm.maxIdleMs', maxIdleMs),
+  ];
+  return problems.length > 0 ? { value: undefined, problems } : { value: { size, maxIdleMs }, problems };
+};
 
 /** Frames are audio segments of a few KiB: a limit below this would fail ordinary sessions. */
 const MIN_MAX_PAYLOAD = 1024;
@@ -150,6 +177,7 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
   const parsed = resolveEndpoint(options.endpoint, options.region, allowPlainWs === true);
   const timeouts = groupOf('timeouts', options.timeouts, DEFAULT_TIMEOUTS, positiveMs({ infinity: true }));
   const limits = groupOf('limits', options.limits, DEFAULT_LIMITS, positiveInteger);
+  const warm = warmOf(options.warm);
   const problems: Problem[] = [
     ...unknownKeyProblems(options, OPTION_KEYS),
     ...boolean('allowPlainWs', allowPlainWs),
@@ -164,6 +192,7 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     ...optional(fn('a function (request, listener) => WebSocketLike'))('webSocketFactory', options.webSocketFactory),
     ...check('an RxJS SchedulerLike, e.g. asyncScheduler', isScheduler)('scheduler', scheduler),
     ...check('a path starting with / (e.g. /v1/{project_id}/vcs/voices/clone), without ? or #', isPath)('streamingPath', streamingPath),
+    ...warm.problems,
   ];
   if (problems.length > 0 || parsed.endpoint === undefined) throw new SisConfigError(problems);
   return {
@@ -177,5 +206,6 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     rejectUnauthorized,
     webSocketFactory: options.webSocketFactory ?? wsWebSocketFactory,
     scheduler,
+    warm: warm.value,
   };
 };

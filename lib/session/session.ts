@@ -111,6 +111,7 @@ class Session implements OpeningSession {
   private readonly subscribedAt: number;
   private lastFrameAt: number;
   private paused = false;
+  private openReported = false;
   private readonly resources = new Subscription();
   private readonly timers = new Map<TimerName, Subscription>();
   private readonly opener: SocketOpener;
@@ -160,7 +161,25 @@ class Session implements OpeningSession {
       return this.fail(new SisConnectionError('could not send the START command', { cause }));
     }
     if (!this.paused) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
+    // After a transparent reconnect the session was open already: it says so once.
+    if (this.openReported) return;
+    this.openReported = true;
     this.subscriber.next({ type: 'open', url: this.config.url, connectMs: this.connectMs });
+  }
+
+  /**
+   * A warm socket lost before the START response: the request never reached the service, so the
+   * session connects once more, fresh, as if the warm socket had never been. True if it did.
+   */
+  private reconnected(): boolean {
+    if (this.state.name !== 'awaiting-start' || !this.opener.canReconnect()) return false;
+    this.state = CONNECTING;
+    this.socketOpen = false;
+    this.socketClosed = false;
+    this.stopTimer('firstAudio');
+    this.startTimer('connect', this.config.timeouts.connect);
+    this.opener.reconnect();
+    return true;
   }
 
   onMessage(data: string | Uint8Array): void {
@@ -177,6 +196,7 @@ class Session implements OpeningSession {
 
   onClose(code: number, reason: string): void {
     this.socketClosed = true;
+    if (this.reconnected()) return;
     const { state } = this;
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
     if (state.name === 'done') return;
@@ -184,6 +204,7 @@ class Session implements OpeningSession {
   }
 
   onError(failure: TransportFailure): void {
+    if (failure.kind === 'network' && this.reconnected()) return;
     const { state } = this;
     // After an ERROR the session is lost already: whatever breaks next, the service's error says more.
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
@@ -332,6 +353,7 @@ class Session implements OpeningSession {
     for (const timer of this.timers.values()) timer.unsubscribe();
     this.timers.clear();
     const { socket } = this;
+    this.opener.release();
     if (socket === undefined || this.socketClosed) return;
     if (this.socketOpen) socket.close(1000);
     else socket.terminate();

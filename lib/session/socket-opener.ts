@@ -8,6 +8,7 @@ import { authHeaders$, tokenInvalidator } from '../auth/token.js';
 import { SisAuthError, SisConnectionError, SisError, SisProtocolError, type SisHandshakeError } from '../errors.js';
 import { handshakeErrorFrom } from '../transport/handshake.js';
 import type { SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
+import type { Taken } from './warm-pool.js';
 import type { SessionConfig } from './options.js';
 
 /** The session an opener works for: the socket's listener, which can be paused, can fail, and knows where it is. */
@@ -23,9 +24,12 @@ export interface OpeningSession extends SocketListener {
 }
 
 export class SocketOpener {
-  /** The socket once the factory has returned it (not yet open). */
-  socket: WebSocketLike | undefined;
+  private fresh: WebSocketLike | undefined;
+  private pooled: Taken | undefined;
   private credentialsRefreshed = false;
+  /** The socket came warm from the client's pool (and has not been replaced by a fresh one). */
+  private fromPool = false;
+  private reconnected = false;
 
   constructor(
     private readonly config: SessionConfig,
@@ -35,7 +39,48 @@ export class SocketOpener {
     private readonly resources: Subscription,
   ) {}
 
+  /**
+   * A warm socket from the client's pool when one is ready (the session is then told `onOpen` at
+   * once), else credentials and a fresh socket.
+   */
   open(): void {
+    const taken = this.reconnected ? undefined : this.config.pools?.get(this.url)?.take(this.session);
+    if (taken === undefined) return this.connectFresh();
+    this.pooled = taken;
+    this.fromPool = true;
+    if (!taken.open) return; // still connecting: its onOpen reaches the session
+    if (this.session.isPaused()) taken.socket()?.pause?.();
+    this.session.onOpen();
+  }
+
+  /** The session is over: a pooled connect it was waiting for is abandoned (the session closes any socket itself). */
+  release(): void {
+    this.pooled?.release();
+  }
+
+  /** The socket once the factory has returned it (not yet open), or the one taken from the pool. */
+  get socket(): WebSocketLike | undefined {
+    return this.pooled?.socket() ?? this.fresh;
+  }
+
+  /**
+   * A warm socket closed after START was sent and before the START response: the service never got
+   * the request, no audio was lost. True if the session may open a fresh socket once (then call
+   * {@link reconnect}); false if this socket was not warm, or the reconnect was used already.
+   */
+  canReconnect(): boolean {
+    return this.fromPool && !this.reconnected;
+  }
+
+  reconnect(): void {
+    this.reconnected = true;
+    this.fromPool = false;
+    this.pooled = undefined;
+    this.fresh = undefined;
+    this.connectFresh();
+  }
+
+  private connectFresh(): void {
     this.resources.add(
       authHeaders$(this.config.auth, this.url).subscribe({
         next: (headers) => this.connect(headers),
@@ -48,7 +93,7 @@ export class SocketOpener {
   private connect(authHeaders: Record<string, string>): void {
     const { config } = this;
     try {
-      this.socket = config.webSocketFactory(
+      this.fresh = config.webSocketFactory(
         {
           url: this.url,
           headers: { ...config.extraHeaders, ...authHeaders },
@@ -59,7 +104,7 @@ export class SocketOpener {
         },
         this.session,
       );
-      if (this.session.isPaused()) this.socket.pause?.();
+      if (this.session.isPaused()) this.fresh.pause?.();
     } catch (cause) {
       this.session.fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
     }
@@ -106,9 +151,11 @@ export class SocketOpener {
     if (invalidate === undefined) return handshakeErrorFrom(status, body);
     this.credentialsRefreshed = true;
     this.socket?.terminate();
-    this.socket = undefined;
+    this.pooled = undefined;
+    this.fromPool = false;
+    this.fresh = undefined;
     invalidate();
-    this.open();
+    this.connectFresh();
     return undefined;
   }
 }

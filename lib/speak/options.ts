@@ -3,7 +3,19 @@
  * Checked once, before anything subscribes to the text or connects, into a {@link SpeakPlan}.
  */
 import { isObservable, type Observable } from 'rxjs';
-import { check, isObject, matches, nonNegativeInteger, objectProblems, oneOf, optional, positiveInteger, positiveMs, unknownKeyProblems } from '../checks.js';
+import {
+  boolean,
+  check,
+  isObject,
+  matches,
+  nonNegativeInteger,
+  objectProblems,
+  oneOf,
+  optional,
+  positiveInteger,
+  positiveMs,
+  unknownKeyProblems,
+} from '../checks.js';
 import { SisConfigError, SisRequestError, type Problem } from '../errors.js';
 import { retryProblems, type RetryOptions } from '../operators/retry-synthesis.js';
 import { resolveRequest, type RequestLimits, type ResolvedRequest } from '../protocol/request.js';
@@ -62,6 +74,13 @@ export interface SpeakOptions extends SentenceOptions {
    * the client's `scheduler` unless `retry.scheduler` says otherwise.
    */
   readonly retry?: RetryOptions | undefined;
+  /**
+   * Real-time only: open a socket when the speech is subscribed, while the LLM writes its first
+   * sentence, and keep one ready ahead until `text$` completes, so that a sentence does not wait for
+   * a handshake (default true). Not needed when the client keeps warm sockets (its `warm` option): its
+   * pool serves instead. Costs at most one connection that ends unused.
+   */
+  readonly preconnect?: boolean | undefined;
   /** While the last value is `true`, no socket is read (see `toReadable`): the consumer sets the pace. */
   readonly paused$?: Observable<boolean> | undefined;
   /**
@@ -82,11 +101,12 @@ const SPEAK_KEYS = [
   'lookahead',
   'highWaterMark',
   'retry',
+  'preconnect',
   'paused$',
   'textTimeout',
   ...SENTENCE_OPTION_KEYS,
 ] as const;
-const REALTIME_ONLY = ['lookahead', 'highWaterMark', 'retry'] as const;
+const REALTIME_ONLY = ['lookahead', 'highWaterMark', 'retry', 'preconnect'] as const;
 
 const DEFAULT_LOOKAHEAD = 2;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -109,6 +129,7 @@ export type SpeakPlan =
       readonly lookahead: number;
       readonly highWaterMark: number;
       readonly retry: RetryOptions | undefined;
+      readonly preconnect: boolean;
     })
   | (Common & {
       readonly api: 'streaming';
@@ -166,6 +187,7 @@ export const planSpeech = (options: SpeakOptions | undefined, limits: RequestLim
           ...optional(nonNegativeInteger)('lookahead', given.lookahead),
           ...optional(positiveInteger)('highWaterMark', given.highWaterMark),
           ...(given.retry === undefined ? [] : retryProblems(given.retry, 'retry.')),
+          ...optional(boolean)('preconnect', given.preconnect),
         ]),
   ];
   const common: Common = { sentences: { maxLength, firstClauseMinLength }, paused$, textTimeout };
@@ -201,5 +223,6 @@ export const planSpeech = (options: SpeakOptions | undefined, limits: RequestLim
     lookahead: given.lookahead ?? DEFAULT_LOOKAHEAD,
     highWaterMark: given.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
     retry: given.retry,
+    preconnect: given.preconnect ?? true,
   };
 };

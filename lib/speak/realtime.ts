@@ -16,6 +16,7 @@ import {
   defer,
   distinctUntilChanged,
   finalize,
+  tap,
   identity,
   map,
   mergeMap,
@@ -67,11 +68,16 @@ const speechEventsOf = (event: SisEvent, sentence: SentenceRef, elapsedMs: numbe
   }
 };
 
+/**
+ * The events of a real-time speech. `ahead`, when given, is the speech's own socket kept ready ahead
+ * (`preconnect`): closed once the text is complete (no new sentence will need it) or the speech ends.
+ */
 export const realtimeSpeech$ = (
   text$: Observable<unknown>,
   plan: SpeakPlan & { api: 'realtime' },
   run: SessionRunner,
   scheduler: SchedulerLike,
+  ahead?: { close(): void },
 ): Observable<SpeechEvent> =>
   defer(() => {
     const subscribedAt = scheduler.now();
@@ -134,7 +140,10 @@ export const realtimeSpeech$ = (
       return renumbered;
     };
 
-    const sentences$ = textInput$(text$, plan, scheduler).pipe(map((text, index): SentenceRef => ({ index, text })));
+    const sentences$ = textInput$(text$, plan, scheduler).pipe(
+      map((text, index): SentenceRef => ({ index, text })),
+      tap({ complete: () => ahead?.close() }),
+    );
     const spoken$ = sentences$.pipe(concatMapEager(speakSentence, plan.lookahead + 1), map(deliver));
     const end$ = defer(() =>
       of<SpeechEvent>({
@@ -147,5 +156,10 @@ export const realtimeSpeech$ = (
         timings: { firstAudioMs, totalMs: since() },
       }),
     );
-    return concat(spoken$, end$).pipe(finalize(() => following?.unsubscribe()));
+    return concat(spoken$, end$).pipe(
+      finalize(() => {
+        following?.unsubscribe();
+        ahead?.close();
+      }),
+    );
   });

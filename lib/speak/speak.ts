@@ -7,6 +7,7 @@ import { mustBe } from '../checks.js';
 import { SisConfigError } from '../errors.js';
 import type { SessionConfig } from '../session/options.js';
 import { events$ } from '../session/session.js';
+import { DEFAULT_MAX_IDLE_MS, WarmPools } from '../session/warm-pool.js';
 import type { SpeechChunk, SpeechEvent } from './events.js';
 import { planSpeech, type SpeakOptions } from './options.js';
 import { realtimeSpeech$ } from './realtime.js';
@@ -20,9 +21,13 @@ export const speechEvents$ = (text$: Observable<string>, options: SpeakOptions |
   defer(() => {
     if (!isObservable(text$)) throw new SisConfigError(mustBe('text$', 'an Observable of strings (e.g. the tokens of an LLM)', text$), 'speak$ arguments');
     const plan = planSpeech(options, config.limits);
-    return plan.api === 'realtime'
-      ? realtimeSpeech$(text$, plan, (request, call) => events$(request, config, call), config.scheduler)
-      : streamingSpeech$(text$, plan, config);
+    if (plan.api === 'streaming') return streamingSpeech$(text$, plan, config);
+    // One socket ready ahead for this speech, unless the client's own warm pool serves.
+    const ahead =
+      plan.preconnect && config.pools === undefined ? new WarmPools(config, { size: 1, maxIdleMs: DEFAULT_MAX_IDLE_MS, adoptConnecting: true }) : undefined;
+    const sessionConfig: SessionConfig = ahead === undefined ? config : { ...config, pools: ahead };
+    ahead?.get(config.url);
+    return realtimeSpeech$(text$, plan, (request, call) => events$(request, sessionConfig, call), config.scheduler, ahead);
   });
 
 /** Only the audio of a speech's events. */

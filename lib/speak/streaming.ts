@@ -64,6 +64,9 @@ class StreamingSpeech implements OpeningSession {
   private paused = false;
   /** Pieces assembled before the socket was open, sent as MSG once it is. */
   private readonly queued: SentenceRef[] = [];
+  /** Pieces sent before the START response: sent again if a warm socket is lost before it (see `reconnected`). */
+  private readonly unconfirmed: SentenceRef[] = [];
+  private lastSentReported = -1;
   private pieces = 0;
   private sentChars = 0;
   private inputDone = false;
@@ -148,6 +151,10 @@ class StreamingSpeech implements OpeningSession {
     }
     if (!this.sendCommand({ command: 'MSG', text: sentence.text })) return;
     this.sentChars += length;
+    if (this.state.name === 'awaiting-start') this.unconfirmed.push(sentence);
+    // A piece sent again after a transparent reconnect was reported the first time.
+    if (sentence.index <= this.lastSentReported) return;
+    this.lastSentReported = sentence.index;
     this.subscriber.next({ type: 'sent', sentence, elapsedMs: this.since() });
   }
 
@@ -184,6 +191,24 @@ class StreamingSpeech implements OpeningSession {
     if (this.inputDone) this.sendEnd();
   }
 
+  /**
+   * A warm socket lost before the START response: the service has not taken the session, so it
+   * starts again on a fresh socket, the pieces sent meanwhile sent again. True if it did.
+   */
+  private reconnected(): boolean {
+    if (this.state.name !== 'awaiting-start' || !this.opener.canReconnect()) return false;
+    this.state = { name: 'connecting' };
+    this.socketOpen = false;
+    this.socketClosed = false;
+    this.endSent = false;
+    for (const sentence of this.unconfirmed) this.sentChars -= codePointLength(sentence.text);
+    this.queued.unshift(...this.unconfirmed.splice(0));
+    this.stopTimer('firstAudio');
+    this.startTimer('connect', this.config.timeouts.connect);
+    this.opener.reconnect();
+    return true;
+  }
+
   onMessage(data: string | Uint8Array): void {
     if (this.state.name === 'done') return;
     this.frames += 1;
@@ -198,11 +223,13 @@ class StreamingSpeech implements OpeningSession {
 
   onClose(code: number, reason: string): void {
     this.socketClosed = true;
+    if (this.reconnected()) return;
     if (this.state.name === 'done') return;
     this.fail(this.opener.closed(code, reason));
   }
 
   onError(failure: TransportFailure): void {
+    if (failure.kind === 'network' && this.reconnected()) return;
     const error = this.opener.failure(failure);
     if (error !== undefined) this.fail(error);
   }
@@ -234,6 +261,7 @@ class StreamingSpeech implements OpeningSession {
       case 'START':
         if (state.name !== 'awaiting-start') return this.violation('a second START response');
         this.state = { name: 'streaming', traceId: response.trace_id };
+        this.unconfirmed.length = 0;
         this.stopTimer('firstAudio');
         if (this.endSent && !this.paused) this.armAudioTimer();
         return this.subscriber.next({ type: 'start', traceId: response.trace_id, sentence: undefined, elapsedMs: this.since() });
@@ -357,6 +385,7 @@ class StreamingSpeech implements OpeningSession {
     this.timers.clear();
     this.queued.length = 0;
     const { socket } = this;
+    this.opener.release();
     if (socket === undefined || this.socketClosed) return;
     if (this.socketOpen) socket.close(1000);
     else socket.terminate();

@@ -63,6 +63,10 @@ export interface WebSocketLike {
   pause?(): void;
   /** Read from the network again after `pause()`; optional, but give it whenever `pause` is given. */
   resume?(): void;
+  /** Let the process exit while this socket is open and idle (a warm socket); optional. */
+  unref?(): void;
+  /** Keep the process alive for this socket again (a warm socket taken by a session); optional. */
+  ref?(): void;
 }
 
 /**

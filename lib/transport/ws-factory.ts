@@ -146,5 +146,12 @@ export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, li
       paused = false;
       socket.resume();
     },
+    // The TCP socket is known from the upgrade on, which comes before 'open': a warm socket has it.
+    unref: () => {
+      raw?.unref();
+    },
+    ref: () => {
+      raw?.ref();
+    },
   };
 };

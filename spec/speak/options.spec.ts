@@ -112,13 +112,14 @@ const badCases: readonly BadCase[] = [
     paths: ['retry.maxDelay'],
   },
   { name: 'a paused$ that is a promise', options: { paused$: Promise.resolve(false) }, error: SisConfigError, paths: ['paused$'] },
+  { name: 'a preconnect that is not a boolean', options: { preconnect: 'yes' }, error: SisConfigError, paths: ['preconnect'] },
   { name: 'a negative textTimeout', options: { textTimeout: -1 }, error: SisConfigError, paths: ['textTimeout'] },
   { name: 'a textTimeout that is not a number', options: { textTimeout: '5s' }, error: SisConfigError, paths: ['textTimeout'] },
   {
     name: "the real-time knobs with api 'streaming'",
-    options: { api: 'streaming', lookahead: 1, highWaterMark: 4096, retry: { count: 1 } },
+    options: { api: 'streaming', lookahead: 1, highWaterMark: 4096, retry: { count: 1 }, preconnect: true },
     error: SisConfigError,
-    paths: ['lookahead', 'highWaterMark', 'retry'],
+    paths: ['lookahead', 'highWaterMark', 'retry', 'preconnect'],
   },
   {
     name: "a maxLength past the MSG limit with api 'streaming'",
@@ -178,7 +179,9 @@ describe('speak$ options', () => {
     it('the same options, valid, do connect and subscribe text$ (the recorders work)', () => {
       const { client, connections } = recordingClient();
       const { text$, subscriptions } = recordingText();
-      const { error, subscription } = subscribeFor(client.speak$(text$, { voice: 'chinese_xiaoyan_common', lookahead: 0, textTimeout: 1000 }));
+      const { error, subscription } = subscribeFor(
+        client.speak$(text$, { voice: 'chinese_xiaoyan_common', lookahead: 0, textTimeout: 1000, preconnect: false }),
+      );
       subscription.unsubscribe();
       expect(error).to.equal(undefined);
       expect(subscriptions.count).to.equal(1);
@@ -280,17 +283,18 @@ describe('speak$ options', () => {
 
     it("cuts sentences at the client's limits.maxTextLength when it is below the default maxLength", () => {
       const { client, connections } = recordingClient({ maxTextLength: 100 });
-      const { error, subscription } = subscribeFor(client.speak$(of('你好。')));
+      const { error, subscription } = subscribeFor(client.speak$(of('你好。'), { preconnect: false }));
       subscription.unsubscribe();
       expect(error).to.equal(undefined);
       expect(connections).to.have.length(1);
       expect(planSpeech({}, { maxTextLength: 100 }).sentences.maxLength).to.equal(100);
     });
 
-    it('fills in the defaults: real-time, lookahead 2, 1 MiB, no retry, no text timeout, 300-character sentences', () => {
+    it('fills in the defaults: real-time, lookahead 2, 1 MiB, no retry, no text timeout, 300-character sentences, preconnect', () => {
       const plan = planSpeech(undefined, DEFAULT_LIMITS);
       expect(plan).to.deep.include({
         api: 'realtime',
+        preconnect: true,
         lookahead: 2,
         highWaterMark: 1024 * 1024,
         retry: undefined,

@@ -4,7 +4,7 @@
  * emulator saw every connection closed.
  */
 import { expect } from 'chai';
-import { asyncScheduler, finalize, from, lastValueFrom, type Observable, of, scheduled, takeWhile, tap, toArray } from 'rxjs';
+import { Subject, asyncScheduler, finalize, from, lastValueFrom, type Observable, of, scheduled, takeWhile, tap, toArray } from 'rxjs';
 import {
   SisSentenceError,
   createSisClient,
@@ -14,9 +14,11 @@ import {
   type SisConnectionOptions,
   type SpeakOptions,
   type SpeechChunk,
+  type SpeechEvent,
   type SynthesisRequest,
 } from '../../lib/index.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator/index.js';
+import { wsWebSocketFactory, type WebSocketFactory } from '../../lib/transport/index.js';
 import { errorOf } from '../helpers/errors.js';
 
 const TEXT =
@@ -54,15 +56,26 @@ describe('speak$ in real-time mode against the emulator', () => {
   let emulator: Emulator;
   let client: SisClient;
 
-  const start = async (options: EmulatorOptions = {}, clientOptions: Partial<SisConnectionOptions> = {}): Promise<void> => {
+  /**
+   * These tests read one emulator record per sentence, in sentence order: a socket opened ahead
+   * (`preconnect`, tested on its own at the end) would add a record and reorder them, so it is off
+   * unless `preconnect` is passed.
+   */
+  const start = async (options: EmulatorOptions = {}, clientOptions: Partial<SisConnectionOptions> = {}, preconnect = false): Promise<void> => {
     emulator = await startEmulator({ port: 0, frameBytes: 1000, ...options });
-    client = createSisClient({
+    const real = createSisClient({
       endpoint: emulator.url,
       projectId: emulator.projectId,
       auth: { token: emulator.token },
       timeouts: { connect: 2_000, firstAudio: 2_000, idle: 2_000, errorGrace: 200 },
       ...clientOptions,
     });
+    const withPreconnect = (options?: SpeakOptions): SpeakOptions => ({ preconnect, ...options });
+    client = {
+      ...real,
+      speak$: (text$, options) => real.speak$(text$, withPreconnect(options)),
+      speakEvents$: (text$, options) => real.speakEvents$(text$, withPreconnect(options)),
+    };
   };
 
   /** The audio synthesize$ gives for each piece, one after the other. */
@@ -215,5 +228,47 @@ describe('speak$ in real-time mode against the emulator', () => {
     const events = await lastValueFrom(client.speakEvents$(from([] as string[])).pipe(toArray()));
     expect(events.map((e) => e.type)).to.deep.equal(['end']);
     expect(emulator.stats.connections).to.equal(0);
+  });
+
+  it('preconnect (the default): the first sentence is spoken on a socket opened before its text existed, and no socket is left open', async () => {
+    // The client's sockets, told apart by when they open: the first open means the socket ahead is ready.
+    let firstOpen: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => {
+      firstOpen = resolve;
+    });
+    const webSocketFactory: WebSocketFactory = (request, listener) =>
+      wsWebSocketFactory(request, {
+        onOpen: () => {
+          firstOpen();
+          listener.onOpen();
+        },
+        onMessage: (data) => listener.onMessage(data),
+        onClose: (code, reason) => listener.onClose(code, reason),
+        onError: (failure) => listener.onError(failure),
+        onActivity: () => listener.onActivity(),
+      });
+    await start({ handshakeDelayMs: 30 }, { webSocketFactory }, true);
+    const text$ = new Subject<string>();
+    const events: SpeechEvent[] = [];
+    const done = lastValueFrom(
+      client.speakEvents$(text$).pipe(
+        tap((event) => events.push(event)),
+        toArray(),
+      ),
+    );
+    // The socket ahead is opened at subscription, with no text yet.
+    await opened;
+    expect(emulator.sessions.filter((s) => s.command !== undefined)).to.deep.equal([]);
+    for (const piece of ['今天天气很好。', '我们去散步吧！']) text$.next(piece);
+    text$.complete();
+    await done;
+    await emulator.idle();
+    const spoken = emulator.sessions.filter((s) => s.api === 'realtime' && s.command !== undefined);
+    // The first connection (opened before any text) carried the first sentence.
+    expect(spoken.find((s) => s.command?.text === '今天天气很好。')?.connection).to.equal(1);
+    expect(spoken.map((s) => s.ending).sort()).to.deep.equal(['end-normal', 'end-normal']);
+    // A socket opened ahead and never used was closed by the client, never by the service's idle close.
+    for (const unused of emulator.sessions.filter((s) => s.command === undefined)) expect([unused.closedBy, unused.closeCode]).to.deep.equal(['client', 1000]);
+    expect(events.filter((e) => e.type === 'spoken').map((e) => (e.type === 'spoken' ? e.sentence.index : -1))).to.deep.equal([0, 1]);
   });
 });

@@ -20,6 +20,7 @@ import {
   type SisConnectionOptions,
   type SisError,
   type SisErrorCode,
+  type SpeakOptions,
   type SpeechChunk,
   type SpeechEvent,
 } from '../../lib/index.js';
@@ -142,7 +143,15 @@ const rig = (scheduler: TestScheduler, scripts: readonly Observable<ServerAction
     scheduler,
     ...extra,
   });
-  return { client, sockets: fake.sockets, createdAt };
+  // The scripts are per socket in sentence order: a socket opened ahead (`preconnect`, tested on its
+  // own below) would take a sentence's script, so it is off unless a test asks for it.
+  const withoutPreconnect = (options?: SpeakOptions): SpeakOptions => ({ preconnect: false, ...options });
+  const speaking: SisClient = {
+    ...client,
+    speak$: (text$, options) => client.speak$(text$, withoutPreconnect(options)),
+    speakEvents$: (text$, options) => client.speakEvents$(text$, withoutPreconnect(options)),
+  };
+  return { client: speaking, sockets: fake.sockets, createdAt };
 };
 
 const startTexts = (sockets: readonly FakeSocketRecord[]): unknown[] =>
