@@ -1,7 +1,8 @@
 /**
  * rx-sis-tts: Huawei Cloud SIS speech synthesis as cold RxJS Observables.
  * Node-only helpers (files, Node streams) are in `rx-sis-tts/node`, the socket seam in
- * `rx-sis-tts/transport`, the local SIS server in `rx-sis-tts/emulator`.
+ * `rx-sis-tts/transport`, the local SIS server in `rx-sis-tts/emulator`, the kit for users' own
+ * marble tests in `rx-sis-tts/testing`.
  */
 
 // The client and its one-shot forms.

@@ -46,18 +46,32 @@ const punctuationCuts = (chars: readonly string[]): Uint8Array => {
 const clusterEndsAt = (chars: readonly string[], i: number): boolean =>
   i >= chars.length || [...graphemes.segment(`${chars[i - 1] ?? ''}${chars[i] ?? ''}`)].length === 2;
 
-/** The last boundary of `segmenter` in (start, limit], looked for in windows widening back from the limit. */
+/** The boundaries of `segmenter` in the window of code points starting at `at0`, as positions in `chars`. */
+const boundariesIn = (chars: readonly string[], segmenter: Intl.Segmenter, at0: number, end: number): number[] => {
+  const found: number[] = [];
+  let at = at0;
+  for (const { segment } of segmenter.segment(chars.slice(at0, end).join(''))) {
+    at += codePointLength(segment);
+    found.push(at);
+  }
+  return found;
+};
+
+/**
+ * The last boundary of `segmenter` in (start, limit] that is also a grapheme cluster boundary (a word
+ * boundary may fall inside a cluster, e.g. after a prepended concatenation mark), looked for in windows
+ * widening back from the limit.
+ */
 const lastBoundary = (chars: readonly string[], segmenter: Intl.Segmenter, start: number, limit: number): number | undefined => {
   for (let reach = CONTEXT; ; reach *= 4) {
     const from = Math.max(start, limit - reach);
     // Boundaries from `from` on are trusted only with context before them, unless `from` is the part's start.
     const at0 = from === start ? start : Math.max(start, from - CONTEXT);
-    let at = at0;
+    const clusters = segmenter === graphemes ? undefined : new Set(boundariesIn(chars, graphemes, at0, limit + CONTEXT));
     let last: number | undefined;
-    for (const { segment } of segmenter.segment(chars.slice(at0, limit + CONTEXT).join(''))) {
-      at += codePointLength(segment);
+    for (const at of boundariesIn(chars, segmenter, at0, limit + CONTEXT)) {
       if (at > limit) break;
-      if (at > from) last = at;
+      if (at > from && (clusters === undefined || clusters.has(at))) last = at;
     }
     if (last !== undefined || from === start) return last;
   }

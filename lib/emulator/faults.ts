@@ -182,3 +182,38 @@ export type StartFaultChooser = (command: StartCommand, context: FaultContext) =
  * connection until one is chosen), e.g. by its voice or `config`; a MULTI START carries no text.
  */
 export type StreamingStartFaultChooser = (command: StreamingStartCommand, context: FaultContext) => SessionFault | undefined;
+
+/**
+ * A fault for the sessions whose text matches (option `faultsByText`): a real-time START's text, or a
+ * streaming START's with `text_pieces: 'ONLY'` (a MULTI START carries no text).
+ */
+export interface TextFaultRule {
+  /** A substring of the text, or a regular expression written `/source/flags` (e.g. `/^retry/i`). */
+  readonly match: string;
+  readonly fault: SessionFault;
+  /** How many sessions get the fault, then the rule is spent; default every one that matches. */
+  readonly times?: number | undefined;
+}
+
+/** `/source/flags` as a RegExp; undefined when `match` is a plain substring. Throws SyntaxError on a bad expression. */
+export const regexOf = (match: string): RegExp | undefined => {
+  const literal = /^\/(.+)\/([a-z]*)$/s.exec(match);
+  return literal === null ? undefined : new RegExp(literal[1] ?? '', literal[2]);
+};
+
+/** The chooser of `faultsByText`: the first rule that matches the text and is not spent. The rules are checked already. */
+export const textFaultChooser = (rules: readonly TextFaultRule[]): ((text: string | undefined) => SessionFault | undefined) => {
+  const compiled = rules.map((rule) => {
+    const regex = regexOf(rule.match);
+    // Without g and y: those would carry lastIndex from one text to the next.
+    const pattern = regex === undefined ? undefined : new RegExp(regex.source, regex.flags.replace(/[gy]/g, ''));
+    return { fault: rule.fault, left: rule.times, test: (text: string): boolean => (pattern === undefined ? text.includes(rule.match) : pattern.test(text)) };
+  });
+  return (text) => {
+    if (text === undefined) return undefined;
+    const rule = compiled.find((r) => (r.left === undefined || r.left > 0) && r.test(text));
+    if (rule === undefined) return undefined;
+    if (rule.left !== undefined) rule.left--;
+    return rule.fault;
+  };
+};

@@ -12,6 +12,7 @@ export type {
   SessionFault,
   StartFaultChooser,
   StreamingStartFaultChooser,
+  TextFaultRule,
   RedactedHeaders,
 } from './faults.js';
 export type { SessionRecord, RealtimeSessionRecord, StreamingSessionRecord, PieceRecord, EmulatorStats } from './records.js';

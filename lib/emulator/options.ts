@@ -5,6 +5,7 @@ import {
   check,
   fn,
   integerFrom,
+  isObject,
   mustBe,
   nonNegativeNumber,
   objectProblems,
@@ -19,7 +20,17 @@ import { problemsFrom } from '../protocol/problems.js';
 import { MAX_TEXT_LENGTH } from '../protocol/rules.js';
 import { STREAMING_PIECE_LIMIT, STREAMING_TOTAL_LIMIT } from '../protocol/streaming.js';
 import { akskAuthenticator, gatewayAuthenticator, tokenAuthenticator, type AkSkKey, type Authenticator } from './auth.js';
-import { faultCodecs, type Fault, type FaultChooser, type StartFaultChooser, type StreamingStartFaultChooser } from './faults.js';
+import {
+  faultCodecs,
+  isSessionFault,
+  regexOf,
+  textFaultChooser,
+  type Fault,
+  type FaultChooser,
+  type StartFaultChooser,
+  type StreamingStartFaultChooser,
+  type TextFaultRule,
+} from './faults.js';
 import { iamService, type IamService, type IamUser } from './iam.js';
 
 export const DEFAULT_TOKEN = 'emulator-token';
@@ -87,6 +98,14 @@ export interface EmulatorOptions {
   readonly faultOnStart?: StartFaultChooser | undefined;
   /** Chooses a fault when a streaming START is accepted (when none was chosen yet), e.g. by voice. */
   readonly faultOnStreamingStart?: StreamingStartFaultChooser | undefined;
+  /**
+   * Faults by text, as data (a JSON config file can hold them): the first rule whose `match` (a
+   * substring, or `/regex/flags`) the START's text matches gives the session its fault, `times` times
+   * (default always). Asked when the handshake chose no fault and `faultOnStart` (or `faultOnStreamingStart`)
+   * returned none; a streaming START has text only with `text_pieces: 'ONLY'`.
+   * @example [{ match: 'flaky', fault: { kind: 'drop', at: 'after-start' }, times: 2 }]
+   */
+  readonly faultsByText?: readonly TextFaultRule[] | undefined;
   /** Default true: an ERROR frame is followed by END with reason ERROR, as documented for recognition. */
   readonly errorThenEnd?: boolean | undefined;
 }
@@ -130,6 +149,41 @@ export const faultProblems = (fault: unknown, path: string): Problem[] => {
   const decoded = faultCodecs[kind as Fault['kind']].decode(fault);
   return isLeft(decoded) ? problemsFrom(decoded.left).map((p) => ({ path: [path, p.path].filter((s) => s !== '').join('.'), message: p.message })) : [];
 };
+
+/** Problems of a session fault (not a handshake one, which a START comes too late for). */
+const sessionFaultProblems = (fault: unknown, path: string): Problem[] => {
+  const problems = faultProblems(fault, path);
+  if (problems.length > 0 || isSessionFault(fault as Fault)) return problems;
+  return mustBe(`${path}.kind`, 'a session fault (not reject-handshake or silent)', (fault as Fault).kind);
+};
+
+const matchProblems = (path: string, match: unknown): Problem[] => {
+  if (typeof match !== 'string' || match === '') return mustBe(path, 'a non-empty substring or /regex/flags', match);
+  try {
+    regexOf(match);
+    return [];
+  } catch (error) {
+    return mustBe(path, `a valid regular expression (${error instanceof Error ? error.message : String(error)})`, match);
+  }
+};
+
+const RULE_SHAPE = '{ match, fault, times? }';
+
+/** The rules of `faultsByText`, each problem named by its index and field. */
+const textFaultRules: Check = (path, rules) =>
+  Array.isArray(rules)
+    ? rules.flatMap((rule: unknown, i) => {
+        const at = `${path}.${i}`;
+        if (!isObject(rule)) return mustBe(at, RULE_SHAPE, rule);
+        const { match, fault, times } = rule as Record<string, unknown>;
+        return [
+          ...unknownKeyProblems(rule, ['match', 'fault', 'times'], `${at}.`),
+          ...matchProblems(`${at}.match`, match),
+          ...sessionFaultProblems(fault, `${at}.fault`),
+          ...optional(positiveInteger)(`${at}.times`, times),
+        ];
+      })
+    : mustBe(path, `a list of ${RULE_SHAPE}`, rules);
 
 /** A list of credentials such as `{ ak, sk }`: the problems name the fields, never their values. */
 const credentialList = (fields: readonly string[]): Check => {
@@ -177,6 +231,7 @@ const OPTION_CHECKS = {
   fault: (path, value) => (typeof value === 'function' ? [] : faultProblems(value, path)),
   faultOnStart: fn(),
   faultOnStreamingStart: fn(),
+  faultsByText: textFaultRules,
   errorThenEnd: boolean,
 } as const satisfies { readonly [K in keyof Required<EmulatorOptions>]: Check };
 
@@ -186,6 +241,20 @@ const OPTION_KEYS = Object.keys(OPTION_CHECKS);
 export const assertFault = (fault: unknown, subject: string): void => {
   const problems = faultProblems(fault, '');
   if (problems.length > 0) throw new SisConfigError(problems, subject);
+};
+
+/** `faultOnStart` and `faultOnStreamingStart`, each followed by the rules of `faultsByText`. */
+const startFaultChoosers = (
+  options: EmulatorOptions,
+): { faultOnStart: StartFaultChooser | undefined; faultOnStreamingStart: StreamingStartFaultChooser | undefined } => {
+  const { faultOnStart, faultOnStreamingStart, faultsByText = [] } = options;
+  if (faultsByText.length === 0) return { faultOnStart, faultOnStreamingStart };
+  // One chooser for both APIs, so that `times` counts the sessions of either.
+  const byText = textFaultChooser(faultsByText);
+  return {
+    faultOnStart: (command, context) => faultOnStart?.(command, context) ?? byText(command.text),
+    faultOnStreamingStart: (command, context) => faultOnStreamingStart?.(command, context) ?? byText(command.text),
+  };
 };
 
 /**
@@ -229,8 +298,7 @@ export const resolveOptions = (options: EmulatorOptions): EmulatorConfig => {
     closeGraceMs: options.closeGraceMs ?? 5_000,
     maxConcurrentSessions: options.maxConcurrentSessions ?? Number.POSITIVE_INFINITY,
     fault: typeof fault === 'function' ? fault : () => fault,
-    faultOnStart: options.faultOnStart,
-    faultOnStreamingStart: options.faultOnStreamingStart,
+    ...startFaultChoosers(options),
     errorThenEnd: options.errorThenEnd ?? true,
   };
 };

@@ -60,8 +60,8 @@ export interface PlayerDeps {
   readonly stats: Mutable<EmulatorStats>;
   /** What a step means for the session (its ending, its error code), once it is played. */
   readonly note: (outcome: Outcome | undefined) => void;
-  /** The server is about to close the connection (a close step, a reset, the close grace). */
-  readonly closing: () => void;
+  /** The server is about to close the connection: with a close frame of `code` (a close step, the close grace), or without (a reset). */
+  readonly closing: (code?: number) => void;
   /** Destroys the TCP connection without a close frame. */
   readonly reset: () => void;
 }
@@ -156,7 +156,8 @@ export class StepPlayer {
   }
 
   private closeWith(code: number, reason: string): void {
-    this.deps.closing();
+    // A socket the client is closing already gets no close frame of ours (ws answers the client's).
+    this.deps.closing(this.deps.ws.readyState === WebSocket.OPEN ? code : undefined);
     this.deps.ws.close(code, reason);
   }
 

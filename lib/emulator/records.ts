@@ -40,7 +40,16 @@ interface CommonRecord {
   readonly idleClosed: boolean;
   /** Who closed the WebSocket, once it is closed. */
   readonly closedBy: 'client' | 'server' | 'emulator' | undefined;
+  /**
+   * The close code of the side that closed, once closed: the emulator's (`serverCloseCode`) when the
+   * server closed with a close frame, otherwise the client's; 1006 when neither sent one (a reset, a
+   * client gone without a close frame).
+   */
   readonly closeCode: number | undefined;
+  /** The code of the close frame the emulator sent (its own, or its echo of the client's); undefined when it sent none. */
+  readonly serverCloseCode: number | undefined;
+  /** The code of the close frame the client sent (1005 when it carried none); undefined when it sent none. */
+  readonly clientCloseCode: number | undefined;
 }
 
 /** A connection to real-time synthesis (`/v1/{projectId}/rtts`). */
@@ -127,6 +136,8 @@ const common = (connection: number, api: EmulatedApi, path: string, headers: Red
   idleClosed: false,
   closedBy: undefined,
   closeCode: undefined,
+  serverCloseCode: undefined,
+  clientCloseCode: undefined,
 });
 
 export const newRecord = (connection: number, path: string, headers: RedactedHeaders): Mutable<RealtimeSessionRecord> => ({
@@ -174,13 +185,25 @@ export const recordIdleClose = (record: { idleClosed: boolean }, stats: Mutable<
   stats.idleClosed++;
 };
 
-/** Keeps how the WebSocket closed; a session still running ends as the closer ended it. */
-export const recordClose = (
-  record: { closeCode: number | undefined; closedBy: 'client' | 'server' | 'emulator' | undefined; ending: SessionEnding | undefined },
-  code: number,
-  closedBy: 'client' | 'server' | 'emulator',
-): void => {
-  record.closeCode = code;
+/** What the close of a WebSocket leaves in its record. */
+type CloseFields = Pick<Mutable<CommonRecord>, 'closeCode' | 'serverCloseCode' | 'clientCloseCode' | 'closedBy' | 'ending'>;
+
+/** The server is closing with a close frame of `code` (the player's close step, the close grace). */
+export const recordServerClose = (record: Pick<CloseFields, 'serverCloseCode'>, code: number): void => {
+  record.serverCloseCode ??= code;
+};
+
+/**
+ * Keeps how the WebSocket closed; a session still running ends as the closer ended it. `received` is
+ * the code of `ws`'s 'close' event: the client's close frame, or 1006 when none came (a peer may not
+ * send 1006 itself).
+ */
+export const recordClose = (record: CloseFields, received: number, closedBy: 'client' | 'server' | 'emulator'): void => {
+  const fromClient = received === 1006 ? undefined : received;
+  record.clientCloseCode = fromClient;
+  // A close frame from the client is answered by ws with the same code (an empty one for 1005).
+  if (closedBy === 'client' && fromClient !== undefined) record.serverCloseCode ??= fromClient;
+  record.closeCode = closedBy === 'server' ? (record.serverCloseCode ?? received) : received;
   record.closedBy = closedBy;
   record.ending ??= closedBy === 'emulator' ? 'emulator-closed' : 'client-closed';
 };

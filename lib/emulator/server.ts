@@ -7,8 +7,10 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type ServerOptions } from 'ws';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS } from '../transport/ws-factory.js';
 import type { HandshakeRejection } from './auth.js';
+import { CONTROL_PREFIX, handleControl, type ControlTarget } from './control.js';
 import type { Fault, FaultContext } from './faults.js';
 import { apiOf, checkRoute, gatewayError, holdUpgrade, pathOf, redactHeaders, rejectUpgrade, respond, UPGRADE_REQUIRED } from './gateway.js';
 import { IAM_TOKENS_PATH, type EmulatorIam } from './iam.js';
@@ -44,6 +46,11 @@ export interface Emulator {
   readonly stats: EmulatorStats;
   /** Queues faults for the next connections (either API), one each, before `fault` and the START choosers are asked. */
   injectNext(...faults: Fault[]): void;
+  /**
+   * Forgets the records, the counters and the queued faults, as between two tests (connections still
+   * open go on, unrecorded). Also `POST /__emulator/reset` on the control API.
+   */
+  reset(): void;
   /** Terminates every connection and stops the server. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -84,12 +91,42 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     return fault;
   };
 
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 1024 * 1024 });
+  // A client that never answers the server's close frame (Huawei's Python SDK after FATAL_ERROR or a
+  // drop) is cut off after the wait the library's own client gives a server, not ws's 30 s.
+  const wsOptions: ServerOptions & { closeTimeout: number } = {
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
+    maxPayload: 1024 * 1024,
+    closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+  };
+  const wss = new WebSocketServer(wsOptions);
+
+  const injectNext = (...faults: Fault[]): void => {
+    faults.forEach((fault, i) => {
+      assertFault(fault, `injectNext fault #${i + 1}`);
+    });
+    injected.push(...faults);
+  };
+  const control: ControlTarget = {
+    sessions: records,
+    get stats(): EmulatorStats {
+      return { ...stats };
+    },
+    injectNext,
+    reset: () => {
+      records.length = 0;
+      injected.length = 0;
+      Object.assign(stats, newStats());
+    },
+  };
 
   const server = createServer((request, response) => {
-    if (pathOf(request.url) === IAM_TOKENS_PATH) return config.iam.handle(request, response);
+    const path = pathOf(request.url);
+    if (path === IAM_TOKENS_PATH) return config.iam.handle(request, response);
+    if (path.startsWith(CONTROL_PREFIX)) return handleControl(control, path, request, response);
     stats.httpRequests++;
-    respond(response, checkRoute(pathOf(request.url), config.projectId) ?? UPGRADE_REQUIRED);
+    respond(response, checkRoute(path, config.projectId) ?? UPGRADE_REQUIRED);
   });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -196,14 +233,10 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
     idle,
     sessions: records,
     get stats(): EmulatorStats {
-      return { ...stats };
+      return control.stats;
     },
-    injectNext: (...faults: Fault[]): void => {
-      faults.forEach((fault, i) => {
-        assertFault(fault, `injectNext fault #${i + 1}`);
-      });
-      injected.push(...faults);
-    },
+    injectNext,
+    reset: control.reset,
     close: () => {
       closed ??= (async () => {
         shuttingDown = true;

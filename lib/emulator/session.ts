@@ -13,7 +13,7 @@ import { isSessionFault, type Fault, type FaultContext, type SessionFault } from
 import type { EmulatorConfig } from './options.js';
 import { faultProblems } from './options.js';
 import { StepPlayer, SYNTHESIS_OVER, type SessionSocket } from './player.js';
-import { recordClose, recordEnding, recordIdleClose, type EmulatorStats, type Mutable, type RealtimeSessionRecord } from './records.js';
+import { recordClose, recordEnding, recordIdleClose, recordServerClose, type EmulatorStats, type Mutable, type RealtimeSessionRecord } from './records.js';
 import { errorSteps, fatalSteps, sessionScript, type Outcome, type ScriptSettings } from './script.js';
 import { checkStart, type ServiceError } from './start.js';
 
@@ -103,9 +103,10 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
     record,
     stats,
     note,
-    closing: () => {
+    closing: (code) => {
       releaseSlot();
       serverClosing = true;
+      if (code !== undefined) recordServerClose(record, code);
     },
     reset: deps.reset,
   });

@@ -26,7 +26,7 @@ import { textOf } from '../transport/ws-data.js';
 import { streamingSpec, synthesizeSpec } from './audio/synthesize.js';
 import { isSessionFault, type SessionFault } from './faults.js';
 import { StepPlayer, SYNTHESIS_OVER, type SessionSocket } from './player.js';
-import { recordClose, recordEnding, recordIdleClose, type MutableStreamingRecord } from './records.js';
+import { recordClose, recordEnding, recordIdleClose, recordServerClose, type MutableStreamingRecord } from './records.js';
 import { errorStep, fatalSteps, type Outcome, type ScriptSettings } from './script.js';
 import { SentenceBuffer } from './sentence-buffer.js';
 import { adoptChosenFault, type SessionDeps } from './session.js';
@@ -93,9 +93,10 @@ class StreamingSession {
       record,
       stats,
       note: (outcome) => this.note(outcome),
-      closing: () => {
+      closing: (code) => {
         this.releaseSlot();
         this.serverClosing = true;
+        if (code !== undefined) recordServerClose(record, code);
       },
       reset: deps.reset,
     });

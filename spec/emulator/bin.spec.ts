@@ -3,10 +3,48 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { WebSocket, type RawData } from 'ws';
-import { handshake } from './helpers.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signHandshake } from '../../lib/auth/aksk.js';
+import { SECRETS } from '../helpers/secrets.js';
+import { command, handshake } from './helpers.js';
 
-const spawnBin = (...args: string[]): ChildProcessWithoutNullStreams =>
-  spawn(process.execPath, ['--import', 'tsx', 'lib/emulator/bin.ts', ...args], { cwd: process.cwd(), env: { ...process.env, SIS_EMULATOR_TOKEN: '' } });
+const NO_SECRETS = { SIS_EMULATOR_TOKEN: '', SIS_EMULATOR_AK: '', SIS_EMULATOR_SK: '', SIS_EMULATOR_IAM_PASSWORD: '' };
+
+const spawnBin = (...args: string[]): ChildProcessWithoutNullStreams => spawnWith({}, ...args);
+
+const spawnWith = (env: Record<string, string>, ...args: string[]): ChildProcessWithoutNullStreams =>
+  spawn(process.execPath, ['--import', 'tsx', 'lib/emulator/bin.ts', ...args], { cwd: process.cwd(), env: { ...process.env, ...NO_SECRETS, ...env } });
+
+/** A JSON config file in a directory of its own, removed after the tests. */
+const configDir = mkdtempSync(join(tmpdir(), 'sis-emulator-config-'));
+let configs = 0;
+const configFile = (content: unknown): string => {
+  const file = join(configDir, `config-${++configs}.json`);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+};
+
+/** The child's stdout, line by line as it comes. */
+const lines = (child: ChildProcessWithoutNullStreams): AsyncIterator<string> => createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+
+/** One real-time conversation with a raw ws client: the resp_type (and error code) of each text frame, until the server closes. */
+const realtimeConversation = async (url: string, headers: Record<string, string>, text: string): Promise<string[]> => {
+  const ws = new WebSocket(url, { headers });
+  const types: string[] = [];
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) return;
+    const frame = JSON.parse(String(data)) as { resp_type: string; error_code?: string };
+    types.push([frame.resp_type, frame.error_code].filter((part) => part !== undefined).join(' '));
+    if (frame.resp_type === 'END') ws.close(1000);
+  });
+  const closed = once(ws, 'close');
+  await once(ws, 'open');
+  ws.send(JSON.stringify(command({ text })));
+  await closed;
+  return types;
+};
 
 const firstLine = async (stream: NodeJS.ReadableStream): Promise<string> => {
   const lines = createInterface({ input: stream });
@@ -43,6 +81,78 @@ const streamingConversation = async (url: string, commands: readonly object[]): 
 describe('sis-emulator (bin)', function () {
   // Starting Node with the TypeScript loader takes a moment.
   this.timeout(20_000);
+  after(() => rmSync(configDir, { recursive: true, force: true }));
+
+  it('takes AK/SK pairs, IAM users and faults by text from --config, and serves the control API', async () => {
+    const key = { ak: 'AKCONFIG000000000001', sk: SECRETS.sk };
+    const user = { domainName: 'acme', userName: 'bot', password: SECRETS.password };
+    const file = configFile({
+      akSk: [key],
+      iamUsers: [user],
+      closeGraceMs: 1000,
+      faultsByText: [{ match: '/^fail/', fault: { kind: 'fatal', at: 'before-start', errorCode: 'SIS.0413' }, times: 1 }],
+    });
+    const child = spawnBin('--port', '0', '--project-id', 'demo', '--config', file);
+    const exited = once(child, 'exit');
+    try {
+      const output = lines(child);
+      const first = String((await output.next()).value);
+      expect(first).to.include('sign with the AK/SK you configured').and.include('send a token of the emulated IAM');
+      const second = String((await output.next()).value);
+      const base = /http:\/\/127\.0\.0\.1:\d+/.exec(first.replace('ws://', 'http://'))?.[0] ?? '';
+      expect(second).to.include(`POST ${base}/v3/auth/tokens`).and.include(`${base}/__emulator/`);
+      expect(`${first}${second}`).not.to.include(SECRETS.sk).and.not.to.include(SECRETS.password);
+      const rtts = `${base.replace('http:', 'ws:')}/v1/demo/rtts`;
+
+      expect((await handshake(rtts, signHandshake(rtts, key, new Date()))).status, 'AK/SK').to.equal(101);
+      const login = await fetch(`${base}/v3/auth/tokens`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          auth: {
+            identity: { methods: ['password'], password: { user: { name: user.userName, password: user.password, domain: { name: user.domainName } } } },
+            scope: { project: { name: 'cn-north-4' } },
+          },
+        }),
+      });
+      expect(login.status, 'IAM login').to.equal(201);
+      const token = login.headers.get('x-subject-token') ?? '';
+      expect(await realtimeConversation(rtts, { 'X-Auth-Token': token }, 'fail once')).to.deep.equal(['FATAL_ERROR SIS.0413']);
+      expect(await realtimeConversation(rtts, { 'X-Auth-Token': token }, 'fail once')).to.deep.equal(['START', 'END']);
+
+      const injected = await fetch(`${base}/__emulator/faults`, { method: 'POST', body: JSON.stringify({ kind: 'error', at: 'after-start' }) });
+      expect(injected.status).to.equal(200);
+      expect(await realtimeConversation(rtts, { 'X-Auth-Token': token }, '你好')).to.deep.equal(['START', 'ERROR SIS.0401', 'END']);
+      const sessions = (await (await fetch(`${base}/__emulator/sessions`)).json()) as { ending?: string }[];
+      expect(sessions.map((s) => s.ending)).to.deep.equal(['client-closed', 'fatal', 'end-normal', 'end-error']);
+      expect(JSON.stringify(sessions)).not.to.include(token);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(((await exited) as [number | null])[0]).to.equal(0);
+  });
+
+  it('takes an AK/SK pair from --ak and SIS_EMULATOR_SK, and --close-grace', async () => {
+    const key = { ak: 'AKFLAG00000000000001', sk: SECRETS.cliSk };
+    const child = spawnWith({ SIS_EMULATOR_SK: key.sk }, '--port', '0', '--ak', key.ak, '--close-grace', '100');
+    const exited = once(child, 'exit');
+    try {
+      const url = `${/ws:\/\/[^ ]+?:\d+/.exec(await firstLine(child.stdout))?.[0]}/v1/p/rtts`;
+      expect((await handshake(url, signHandshake(url, key, new Date()))).status).to.equal(101);
+      // A client that does not close after END is closed by the server after the grace.
+      const ws = new WebSocket(url, { headers: signHandshake(url, key, new Date()) });
+      const closed = once(ws, 'close');
+      await once(ws, 'open');
+      const sentAt = performance.now();
+      ws.send(JSON.stringify(command({ text: '你好' })));
+      const [code] = (await closed) as [number];
+      expect(code).to.equal(1000);
+      expect(performance.now() - sentAt).to.be.within(100, 5_000);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(((await exited) as [number | null])[0]).to.equal(0);
+  });
 
   it('prints the chosen URL, project id and demo token, serves, and stops on SIGTERM', async () => {
     const child = spawnBin('--port', '0', '--project-id', 'demo');
@@ -144,7 +254,20 @@ describe('sis-emulator (bin)', function () {
       '--streaming-total-limit',
       '--max-concurrent',
       '--voices',
+      '--close-grace',
+      '--ak',
+      '--sk',
+      '--iam-user',
+      '--iam-domain',
+      '--iam-password',
+      '--iam-token-lifetime',
+      '--no-require-auth',
+      '--no-error-then-end',
+      '--config',
       'SIS_EMULATOR_TOKEN',
+      'SIS_EMULATOR_SK',
+      'SIS_EMULATOR_IAM_PASSWORD',
+      '/__emulator/faults',
     ]) {
       expect(stdout).to.include(flag);
     }
@@ -174,10 +297,22 @@ describe('sis-emulator (bin)', function () {
     [['--streaming-total-limit', '0'], /--streaming-total-limit: must be a positive integer, got 0/],
     [['--project-id', 'a/b'], /--project-id: must be a project id of letters, digits, - and _, got "a\/b"/],
     [['--port'], /--port <port>' argument missing/],
+    [['--close-grace', '-1'], /--close-grace .*expected a whole number/],
+    [['--ak', 'AK1'], /--ak and --sk go together/],
+    [['--iam-user', 'bot'], /--iam-user and --iam-password go together/],
+    [['--config', configFile('{"port":')], /--config .*config-\d+\.json: not valid JSON/],
+    [['--config', join(configDir, 'missing.json')], /--config .*missing\.json: cannot read it \(ENOENT\)/],
+    [['--config', configFile({ closeGrace: 5 })], /--config .*: closeGrace: unknown field \(did you mean 'closeGraceMs'\?\)/],
+    [['--config', configFile({ faultsByText: [{ match: 'x', fault: { kind: 'drop', at: 'soon' } }] })], /--config .*: faultsByText\.0\.fault\.at: must be /],
+    [['--config', configFile({ akSk: [{ ak: 'AK1' }] })], /--config .*: akSk\.0: must be \{ ak, sk \} with non-empty strings$/],
+    [
+      ['--config', configFile({ port: 70000 }), '--frame-bytes', '0'],
+      /--config .*: port: must be an integer from 0 to 65535, got 70000; --frame-bytes: must be an integer from 1/,
+    ],
     [['extra'], /too many arguments/],
   ];
   for (const [args, message] of bad) {
-    it(`exits 2 with one line and the --help hint on ${args.join(' ')}`, async () => {
+    it(`exits 2 with one line and the --help hint on ${args.join(' ').replaceAll(`${configDir}/`, '')}`, async () => {
       const child = spawnBin(...args);
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

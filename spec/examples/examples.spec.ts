@@ -88,6 +88,18 @@ describe('examples', function () {
     });
   }
 
+  it('examples/testing: the marble and imperative tests pass under mocha, and the node:test one under node --test', async () => {
+    const testing = join(root, 'examples', 'testing');
+    const specs = (await readdir(testing)).filter((name) => name.endsWith('.spec.ts')).map((name) => join(testing, name));
+    expect(specs).to.have.length(2);
+    const mocha = await run(process.execPath, [join(root, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...specs], { cwd: root });
+    expect(mocha.stdout).to.match(/\b3 passing\b/);
+    expect(mocha.stdout).not.to.match(/failing/);
+    const nodeTest = await run(process.execPath, ['--import', 'tsx', '--test', join(testing, 'notify.node-test.ts')], { cwd: root });
+    expect(nodeTest.stdout).to.match(/^# pass 2$/m);
+    expect(nodeTest.stdout).to.match(/^# fail 0$/m);
+  });
+
   it('llm-to-speech.ts --streaming runs with api streaming and exits 0', async () => {
     const output = join(scratch, 'llm-to-speech-streaming.wav');
     await checkLlmToSpeech(await runExample('llm-to-speech.ts', ['--streaming', output]), 'streaming', output);

@@ -21,7 +21,15 @@ import { createSisClient, isSisError, type AudioChunk, type SisClientOptions } f
 import { toReadable } from 'rx-sis-tts/node';
 import { regionEndpoint, wsWebSocketFactory, type WebSocketFactory } from 'rx-sis-tts/transport';
 import { startEmulator, type EmulatorOptions } from 'rx-sis-tts/emulator';
+import { createTestingClient, type TestSession } from 'rx-sis-tts/testing';
 import { lastValueFrom, reduce, type SchedulerLike } from 'rxjs';
+
+// The testing kit: a real client over fake sockets, answered by the test.
+const testing = createTestingClient();
+testing.client.synthesize$({ text: 'tested' }).subscribe();
+const tested: TestSession = testing.controller.expectOne('tested').start().audio(1).end();
+testing.controller.verify();
+if (!tested.closed) throw new Error('the testing client did not close its session');
 
 // exactOptionalPropertyTypes: a string | undefined and a SchedulerLike | undefined are accepted as they are.
 const endpointOptions = (endpoint: string, projectId: string, token: string, scheduler?: SchedulerLike): SisClientOptions => ({
