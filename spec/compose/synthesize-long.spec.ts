@@ -1,19 +1,16 @@
 import { expect } from 'chai';
-import { defer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import {
   SisConfigError,
   SisPartError,
   SisRequestError,
   SisServiceError,
-  SisConnectionError,
-  createSisClient,
   synthesizeLong$,
   type AudioChunk,
   type LongAudioChunk,
   type LongSynthesisOptions,
 } from '../../lib/index.js';
-import { TRACE, binary, endFrame, errorFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
+import { TRACE, createTestingClient, errorFrame, startFrame, type AutoRespond, type ResponseValue } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { audioChunk, type ChunkPlace } from '../helpers/chunks.js';
 import { stubClient } from '../helpers/stub-client.js';
@@ -23,6 +20,12 @@ const long = (part: number, parts: number, bytes: readonly number[], place: Chun
   part,
   parts,
 });
+
+/** Answers each session by the marbles of its index, or of its text; its START carries the trace id `t<index>`. */
+const answering =
+  (answers: Readonly<Record<string | number, string>>, values: Readonly<Record<string, ResponseValue>> = {}): AutoRespond =>
+  (session) =>
+    void session.respond(answers[session.index] ?? answers[session.text] ?? '', { s: startFrame(`t${session.index}`), ...values });
 
 // Three sentences of 3 characters each; with maxPartLength 3 they are three parts.
 const TEXT = '一二。三四。五六。';
@@ -34,32 +37,26 @@ describe('synthesizeLong$', () => {
   });
 
   it('runs two sessions at once and emits their audio strictly in text order, renumbered across parts', () => {
-    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const p0 = cold('-a--b|', { a: audioChunk([1, 2], { traceId: 't0' }), b: audioChunk([3], { index: 1, offset: 2, traceId: 't0' }) });
-      const p1 = cold('-c|', { c: audioChunk([4, 5], { traceId: 't1' }) });
-      const p2 = cold('-d|', { d: audioChunk([6], { traceId: 't2' }) });
-      const client = stubClient({ '一二。': p0, '三四。': p1, '五六。': p2 });
-      expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe('-a--bcd|', {
+    scheduler.run(({ expectObservable }) => {
+      const frames = { a: Uint8Array.from([1, 2]), b: Uint8Array.from([3]), c: Uint8Array.from([4, 5]), d: Uint8Array.from([6]) };
+      const { client } = createTestingClient({ scheduler, autoRespond: answering({ '一二。': '-sa--be', '三四。': '-sce', '五六。': '-sde' }, frames) });
+      // Part 1 runs alongside part 0 (its c waits for part 0's end at 6); part 2 opens only then (d at 8).
+      expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe('--a--bc-d|', {
         a: long(0, 3, [1, 2], { traceId: 't0' }),
         b: long(0, 3, [3], { index: 1, offset: 2, traceId: 't0' }),
         c: long(1, 3, [4, 5], { index: 2, offset: 3, traceId: 't1' }),
         d: long(2, 3, [6], { index: 3, offset: 5, traceId: 't2' }),
       });
-      expectSubscriptions(p0.subscriptions).toBe('^----!');
-      expectSubscriptions(p1.subscriptions).toBe('^-!');
-      // Bounded: part 2 starts only when part 0 has finished.
-      expectSubscriptions(p2.subscriptions).toBe('-----^-!');
     });
   });
 
   it('sends each part with the rest of the request', () => {
-    scheduler.run(({ cold, flush }) => {
-      const done = cold<AudioChunk>('|');
-      const client = stubClient({ '一二。': done, '三四。': done, '五六。': done });
+    scheduler.run(({ flush }) => {
+      const { client, controller } = createTestingClient({ scheduler, autoRespond: () => '-se' });
       synthesizeLong$({ text: TEXT, voice: 'chinese_huaxiaomei_common', audioFormat: 'alaw' }, { client, maxPartLength: 3, concurrency: 3 }).subscribe();
       flush();
-      expect(client.calls.map((c) => c.request)).to.deep.equal(
-        ['一二。', '三四。', '五六。'].map((text) => ({ text, voice: 'chinese_huaxiaomei_common', audioFormat: 'alaw' })),
+      expect(controller.sessions.map(({ text, voice, request }) => ({ text, voice, format: request.config.audio_format }))).to.deep.equal(
+        ['一二。', '三四。', '五六。'].map((text) => ({ text, voice: 'chinese_huaxiaomei_common', format: 'alaw' })),
       );
     });
   });
@@ -98,49 +95,52 @@ describe('synthesizeLong$', () => {
   });
 
   it('fails the whole with the failed part, its index and trace id, and stops every session', () => {
-    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const cause = new SisServiceError({ traceId: 't1', errorCode: 'SIS.0401', errorMsg: 'synthesis error' });
-      const p0 = cold('-a-----|', { a: audioChunk([1], { traceId: 't0' }) });
-      const p1 = cold<AudioChunk>('---#', undefined, cause);
-      const client = stubClient({ '一二。': p0, '三四。': p1, '五六。': cold<AudioChunk>('-|') });
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({
+        scheduler,
+        autoRespond: answering({ '一二。': '-sa-----e', '三四。': '-s-(Ex)' }, { a: Uint8Array.from([1]) }),
+      });
+      const cause = new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0401', errorMsg: 'synthesis error', reason: 'ERROR' });
       expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe(
-        '-a-#',
+        '--a#',
         { a: long(0, 3, [1], { traceId: 't0' }) },
         new SisPartError({ part: 1, parts: 3, cause }),
       );
-      expectSubscriptions(p0.subscriptions).toBe('^--!');
+      flush();
+      expect(controller.expectOne('一二。').cancelled).to.equal(true);
+      controller.expectNone('五六。');
     });
   });
 
   it('retries a part on its own when asked, never one that sent audio', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      let attempts = 0;
-      const dropped = new SisConnectionError('connection closed (code 1006)');
-      const flaky = cold<AudioChunk>('-#', undefined, dropped);
-      const fine = cold('-b|', { b: audioChunk([2], { traceId: 't1b' }) });
-      const client = stubClient({ '一二。': cold('-a|', { a: audioChunk([1], { traceId: 't0' }) }) });
-      const parts = {
-        ...client,
-        synthesize$: (request: { text: string }) => (request.text === '三四。' ? defer(() => (attempts++ === 0 ? flaky : fine)) : client.synthesize$(request)),
-      };
-      expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client: parts, maxPartLength: 3, retry: { initialDelay: 4, jitter: 0 } })).toBe('-a----b|', {
-        a: long(0, 2, [1], { traceId: 't0' }),
-        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 't1b' }),
+    scheduler.run(({ expectObservable, flush }) => {
+      // Sessions in order: part 0; part 1, dropped; part 1 again, 4 ms later.
+      const { client, controller } = createTestingClient({
+        scheduler,
+        autoRespond: answering({ 0: '-sae', 1: '-#', 2: '-sbe' }, { a: Uint8Array.from([1]), b: Uint8Array.from([2]) }),
       });
+      expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3, retry: { initialDelay: 4, jitter: 0 } })).toBe('--a----b|', {
+        a: long(0, 2, [1], { traceId: 't0' }),
+        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 't2' }),
+      });
+      flush();
+      expect(controller.sessions.map((session) => session.text)).to.deep.equal(['一二。', '三四。', '三四。']);
     });
   });
 
   it('skips parts with nothing to speak', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const client = stubClient({
-        'ab。': cold('-a|', { a: audioChunk([1], { traceId: 't' }) }),
-        'cd。': cold('-b|', { b: audioChunk([2], { traceId: 'u' }) }),
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({
+        scheduler,
+        autoRespond: answering({ 'ab。': '-sae', 'cd。': '-sbe' }, { a: Uint8Array.from([1]), b: Uint8Array.from([2]) }),
       });
       // Parts: 'ab。', '   ', '   ', 'cd。'.
-      expectObservable(synthesizeLong$({ text: 'ab。      cd。' }, { client, maxPartLength: 3 })).toBe('-a(b|)', {
-        a: long(0, 2, [1], { traceId: 't' }),
-        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 'u' }),
+      expectObservable(synthesizeLong$({ text: 'ab。      cd。' }, { client, maxPartLength: 3 })).toBe('--a(b|)', {
+        a: long(0, 2, [1], { traceId: 't0' }),
+        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 't1' }),
       });
+      flush();
+      expect(controller.sessions.map((session) => session.text)).to.deep.equal(['ab。', 'cd。']);
     });
   });
 
@@ -183,16 +183,15 @@ describe('synthesizeLong$', () => {
   });
 
   it('over real sessions: a part that fails with ERROR reports that session’s trace id', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const good = cold('-o-s-a-e', { o: open, s: startFrame('trace-0'), a: binary(1, 2), e: endFrame('NORMAL', 'trace-0') });
-      const bad = cold('-o-s-r-x', { o: open, s: startFrame(TRACE), r: errorFrame('SIS.0413', 'engine error'), x: endFrame('ERROR') });
-      const scripts = [good, bad];
-      const fake = fakeSockets(scheduler, () => scripts.shift() ?? good);
-      const client = createSisClient({ endpoint: 'ws://127.0.0.1:9', projectId: 'p', auth: { token: 'x' }, webSocketFactory: fake.factory, scheduler });
-      const cause = new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0413', errorMsg: 'engine error', reason: 'ERROR' });
+    scheduler.run(({ expectObservable }) => {
+      const { client } = createTestingClient({
+        scheduler,
+        autoRespond: answering({ 0: '-s-a-e', 1: '-s-E-x' }, { a: Uint8Array.from([1, 2]), E: errorFrame('SIS.0413', 'engine error', 'trace-1') }),
+      });
+      const cause = new SisServiceError({ traceId: 'trace-1', errorCode: 'SIS.0413', errorMsg: 'engine error', reason: 'ERROR' });
       expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3 })).toBe(
-        '-----a-#',
-        { a: long(0, 2, [1, 2], { traceId: 'trace-0' }) },
+        '---a-#',
+        { a: long(0, 2, [1, 2], { traceId: 't0' }) },
         new SisPartError({ part: 1, parts: 2, cause }),
       );
     });

@@ -1,22 +1,22 @@
 import { expect } from 'chai';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  SisConfigError,
-  SisItemError,
-  SisRequestError,
-  SisServiceError,
-  createSisClient,
-  synthesizeMany$,
-  type AudioChunk,
-  type ManyOptions,
-  type SynthesisOutcome,
-} from '../../lib/index.js';
-import { TRACE, binary, endFrame, fakeSockets, open, startFrame } from '../helpers/fake-socket.js';
+import { SisConfigError, SisItemError, SisRequestError, SisServiceError, synthesizeMany$, type ManyOptions, type SynthesisOutcome } from '../../lib/index.js';
+import { TRACE, createTestingClient, errorFrame, startFrame, type AutoRespond } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-import { audioChunk } from '../helpers/chunks.js';
-import { stubClient } from '../helpers/stub-client.js';
 
-const quota = new SisServiceError({ traceId: 'tb', errorCode: 'SIS.0411', errorMsg: 'property invalid' });
+const quota = new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0411', errorMsg: 'property invalid', reason: 'ERROR' });
+
+/** Each session answered by its text's marbles; `s` carries the trace id `t<text>`, `1`…`3` are audio frames, `E` fails with `quota`. */
+const byText =
+  (answers: Readonly<Record<string, string>>): AutoRespond =>
+  (session) =>
+    void session.respond(answers[session.text] ?? '', {
+      s: startFrame(`t${session.text}`),
+      1: Uint8Array.from([1]),
+      2: Uint8Array.from([2, 3]),
+      3: Uint8Array.from([4]),
+      E: errorFrame('SIS.0411', 'property invalid'),
+    });
 
 describe('synthesizeMany$', () => {
   let scheduler: TestScheduler;
@@ -25,30 +25,23 @@ describe('synthesizeMany$', () => {
   });
 
   it('emits one result per request, in input order, each with its whole audio and trace id', () => {
-    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = cold('---a-a|', { a: audioChunk([1], { traceId: 'ta' }) });
-      const b = cold('-b|', { b: audioChunk([2, 3], { traceId: 'tb' }) });
-      const c = cold('-----c|', { c: audioChunk([4], { traceId: 'tc' }) });
-      const client = stubClient({ a, b, c });
-      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client })).toBe('------(xy)--(z|)', {
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({ scheduler, autoRespond: byText({ a: '-s-1-1-e', b: '-s2e', c: '-s---3e' }) });
+      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client })).toBe('-------(xy)--(z|)', {
         x: { index: 0, request: { text: 'a' }, ok: true, audio: Uint8Array.from([1, 1]), traceId: 'ta' },
         y: { index: 1, request: { text: 'b' }, ok: true, audio: Uint8Array.from([2, 3]), traceId: 'tb' },
         z: { index: 2, request: { text: 'c' }, ok: true, audio: Uint8Array.from([4]), traceId: 'tc' },
       } satisfies Record<string, SynthesisOutcome>);
-      expectSubscriptions(b.subscriptions).toBe('^-!');
-      // Never more than `concurrency` (2) sessions: c waits for a.
-      expectSubscriptions(c.subscriptions).toBe('------^-----!');
+      // Never more than `concurrency` (2) sessions: c opens when a has ended, at 7, so its 6 frames end at 13.
+      flush();
+      controller.verify();
     });
   });
 
   it("in 'settle' mode reports a failure and carries on with the others", () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const client = stubClient({
-        a: cold('-a|', { a: audioChunk([1], { traceId: 'ta' }) }),
-        b: cold<AudioChunk>('-#', undefined, quota),
-        c: cold<AudioChunk>('--|'),
-      });
-      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client, mode: 'settle', concurrency: 3 })).toBe('--(xyz|)', {
+    scheduler.run(({ expectObservable }) => {
+      const { client } = createTestingClient({ scheduler, autoRespond: byText({ a: '-s1e', b: '-s(Ex)', c: '-s-e' }) });
+      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }, { text: 'c' }], { client, mode: 'settle', concurrency: 3 })).toBe('---(xyz|)', {
         x: { index: 0, request: { text: 'a' }, ok: true, audio: Uint8Array.from([1]), traceId: 'ta' },
         y: { index: 1, request: { text: 'b' }, ok: false, error: quota },
         z: { index: 2, request: { text: 'c' }, ok: true, audio: new Uint8Array(0), traceId: undefined },
@@ -57,20 +50,19 @@ describe('synthesizeMany$', () => {
   });
 
   it("in 'fail-fast' mode (the default) fails at once with the index of the failed request", () => {
-    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const a = cold('----a|', { a: audioChunk([1], { traceId: 'ta' }) });
-      const client = stubClient({ a, b: cold<AudioChunk>('-#', undefined, quota) });
-      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }], { client })).toBe('-#', undefined, new SisItemError({ index: 1, cause: quota }));
-      expectSubscriptions(a.subscriptions).toBe('^!');
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({ scheduler, autoRespond: byText({ a: '-s---1e', b: '-s(Ex)' }) });
+      expectObservable(synthesizeMany$([{ text: 'a' }, { text: 'b' }], { client })).toBe('--#', undefined, new SisItemError({ index: 1, cause: quota }));
+      flush();
+      expect(controller.expectOne('a').cancelled).to.equal(true);
     });
   });
 
-  it('reports a request the client refuses (invalid) as that request’s failure, over real sessions', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const fake = fakeSockets(scheduler, () => cold('-o-s-a-e', { o: open, s: startFrame(), a: binary(7), e: endFrame() }));
-      const client = createSisClient({ endpoint: 'ws://127.0.0.1:9', projectId: 'p', auth: { token: 'x' }, webSocketFactory: fake.factory, scheduler });
-      expectObservable(synthesizeMany$([{ text: 'hi' }, { text: '' }], { client, mode: 'settle' })).toBe('-------(xy|)', {
-        x: { index: 0, request: { text: 'hi' }, ok: true, audio: Uint8Array.from([7]), traceId: TRACE },
+  it('reports a request the client refuses (invalid) as that request’s failure, and opens no session for it', () => {
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({ scheduler, autoRespond: () => '-s-a-e' });
+      expectObservable(synthesizeMany$([{ text: 'hi' }, { text: '' }], { client, mode: 'settle' })).toBe('-----(xy|)', {
+        x: { index: 0, request: { text: 'hi' }, ok: true, audio: Uint8Array.from([1, 2, 3, 4]), traceId: TRACE },
         y: {
           index: 1,
           request: { text: '' },
@@ -78,25 +70,28 @@ describe('synthesizeMany$', () => {
           error: new SisRequestError([{ path: 'text', message: 'must contain something to speak, got an empty or blank text' }]),
         },
       } satisfies Record<string, SynthesisOutcome>);
+      flush();
+      expect(controller.sessions.map((session) => session.text)).to.deep.equal(['hi']);
     });
   });
 
   it('completes at once for no requests, and refuses an unknown mode', () => {
-    scheduler.run(({ expectObservable }) => {
-      const client = stubClient({});
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({ scheduler });
       expectObservable(synthesizeMany$([], { client })).toBe('|');
       expectObservable(synthesizeMany$([{ text: 'x' }], { client, mode: 'sometimes' as 'settle' })).toBe(
         '#',
         undefined,
         new SisConfigError([{ path: 'mode', message: 'must be "fail-fast" or "settle", got "sometimes"' }], 'synthesizeMany$ arguments'),
       );
-      expect(client.calls).to.have.length(0);
+      flush();
+      expect(controller.sessions).to.deep.equal([]);
     });
   });
 
   it('refuses bad retry options and unknown option names before any session', () => {
-    scheduler.run(({ expectObservable }) => {
-      const client = stubClient({});
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({ scheduler });
       const options = { client, retry: { delay: 100 }, concurency: 3 } as unknown as ManyOptions;
       expectObservable(synthesizeMany$([{ text: 'x' }], options)).toBe(
         '#',
@@ -109,7 +104,8 @@ describe('synthesizeMany$', () => {
           'synthesizeMany$ arguments',
         ),
       );
-      expect(client.calls).to.have.length(0);
+      flush();
+      expect(controller.sessions).to.deep.equal([]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EMPTY, defer, of } from 'rxjs';
+import { EMPTY, defer, map, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import {
   SisConfigError,
@@ -11,6 +11,7 @@ import {
   type RetryInfo,
   type RetryOptions,
 } from '../../lib/index.js';
+import { TRACE, createTestingClient } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 const dropped = new SisConnectionError('connection closed (code 1006)', { closeCode: 1006 });
@@ -94,6 +95,24 @@ describe('retrySynthesis', () => {
       const retried = defer(() => attempts.shift() ?? EMPTY).pipe(retrySynthesis({ initialDelay: 5, jitter: 0 }));
       expectObservable(retried).toBe('-a|');
       expectObservable(retried, '---^').toBe('---- 5ms -b|');
+    });
+  });
+
+  it('over real sessions: retries a connection dropped before any audio, and not one dropped after', () => {
+    scheduler.run(({ expectObservable, flush }) => {
+      const { client, controller } = createTestingClient({ scheduler, autoRespond: (session) => ['-#', '-s-a-#', '-s-a-e'][session.index] });
+      const bytes$ = client.synthesize$({ text: 'Hello' }).pipe(
+        retrySynthesis({ count: 5, initialDelay: 5, jitter: 0 }),
+        map((chunk) => chunk.data.byteLength),
+      );
+      // Dropped at 1, opened again at 6: its audio at 9, dropped at 11.
+      const lost = new SisConnectionError('connection closed after START and 1 audio frame (2 frames received) (code 1006)', {
+        closeCode: 1006,
+        traceId: TRACE,
+      });
+      expectObservable(bytes$).toBe('- 5ms ---a-#', { a: 4 }, lost);
+      flush();
+      expect(controller.match('Hello').map((session) => session.state)).to.deep.equal(['ended', 'ended']);
     });
   });
 
