@@ -4,7 +4,7 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import type { ConnectRequest, SocketListener, WebSocketFactory } from '../transport/websocket-like.js';
-import { FakeSession, type TestRequest, type TestSession } from './test-session.js';
+import { FakeSession, type ResponseValue, type TestRequest, type TestSession } from './test-session.js';
 
 /**
  * Which sessions a controller call is about: a text (real-time: the START text; streaming: the whole
@@ -12,11 +12,22 @@ import { FakeSession, type TestRequest, type TestSession } from './test-session.
  */
 export type SessionMatch = string | ((request: TestRequest, session: TestSession) => boolean);
 
+/** Marbles and the values of their letters, as {@link TestSession.respond} takes them: what an {@link AutoRespond} may return. */
+export interface AutoResponse {
+  /** The marbles, from the moment the request was sent. */
+  readonly marbles: string;
+  /** Letters added to (or overriding) the defaults, which carry the session's own trace id. */
+  readonly values?: Readonly<Record<string, ResponseValue>> | undefined;
+}
+
 /**
- * Answers every session as soon as its request (START) is sent: return marbles for
- * {@link TestSession.respond} (from that moment), or drive the session yourself and return nothing.
+ * Answers every session as soon as its request (START) is sent, on the scheduler: return marbles for
+ * {@link TestSession.respond} (from that moment), `{ marbles, values }` for letters of your own, or
+ * drive the session yourself (`session.start()…`, `session.respond(…)`) and return nothing.
+ * @example (session) => ['-#', '-s-a-e'][session.index] // the first connection drops, the second speaks
+ * @example (session) => ({ marbles: '-s-b-e', values: { b: Uint8Array.of(1, 2) } })
  */
-export type AutoRespond = (session: TestSession) => string | undefined;
+export type AutoRespond = (session: TestSession) => string | AutoResponse | undefined;
 
 /** The test's side of the testing client: its sessions, and expectations about them. */
 export interface TestingController {
@@ -67,8 +78,14 @@ export class Controller implements TestingController {
         // Not from inside the client's send(): the answer comes after the command, as from a server.
         this.scheduler.schedule(() => {
           if (started.closed) return;
-          const marbles = autoRespond(started);
-          if (typeof marbles === 'string') started.respond(marbles);
+          const answer: unknown = autoRespond(started);
+          if (answer === undefined) return;
+          if (typeof answer === 'string') started.respond(answer);
+          else if (typeof answer === 'object' && answer !== null && 'marbles' in answer && typeof answer.marbles === 'string') {
+            started.respond(answer.marbles, (answer as AutoResponse).values);
+          } else {
+            throw new Error(`autoRespond returned ${String(answer)} for session #${started.index}: return marbles, { marbles, values }, or nothing`);
+          }
         });
       },
     });

@@ -120,7 +120,7 @@ export const deliverAction = (listener: SocketListener, action: ServerAction): v
 
 // ---- building blocks for scripts ---------------------------------------------------------------
 
-/** The trace id of every frame the kit makes up. */
+/** The default trace id of the frame builders below (and of `DEFAULT_RESPONSES`); a `TestSession` uses its own, `trace-<index>`. */
 export const TRACE = '567e8537-a89c-13c3-a882-826321939651';
 /** The handshake succeeded. */
 export const open: ServerAction = { kind: 'open' };

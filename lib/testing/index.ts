@@ -6,8 +6,17 @@
  * suite uses.
  */
 export { createTestingClient, TESTING_ENDPOINT, TESTING_PROJECT_ID, type TestingClient, type TestingClientOptions } from './client.js';
-export type { AutoRespond, SessionMatch, TestingController } from './controller.js';
-export { AUDIO_FRAME, DEFAULT_RESPONSES, type ResponseValue, type TestRequest, type TestSession, type TestSessionState } from './test-session.js';
+export type { AutoRespond, AutoResponse, SessionMatch, TestingController } from './controller.js';
+export {
+  AUDIO_FRAME,
+  DEFAULT_RESPONSES,
+  defaultResponses,
+  type ResponseValue,
+  type TestPause,
+  type TestRequest,
+  type TestSession,
+  type TestSessionState,
+} from './test-session.js';
 export {
   TRACE,
   activity,

@@ -7,7 +7,9 @@
  *        └── reject() ──▶ ended                               └──── the client closes ────┴──▶ cancelled        (ended, then closed: closed)
  *
  * It is the socket the real session state machine talks to: it only delivers frames, the client does
- * everything else (validation, timeouts, errors, teardown).
+ * everything else (validation, timeouts, errors, teardown). Like a real socket it can be paused by the
+ * client (flow control, `paused$`): the frames the service sends meanwhile wait, and come in order after
+ * the client resumes it.
  */
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
@@ -36,25 +38,53 @@ export type ResponseValue = ServerAction | Uint8Array | string | { readonly [key
 export const AUDIO_FRAME: readonly number[] = [1, 2, 3, 4];
 
 /**
- * The default letters of {@link TestSession.respond}: `s` START response, `a` an audio frame of 4 bytes,
- * `r` a RESULT (one subtitle word, `"word"`), `e` END/NORMAL, `x` END/ERROR, `E` ERROR (`SIS.0401`),
- * `F` FATAL_ERROR (`SIS.0304`), every frame with the trace id {@link TRACE}. Besides, `#` drops the
- * connection (close 1006) and `|` closes it normally (1000).
+ * The default letters of {@link TestSession.respond}, every frame with this trace id (a session's own,
+ * {@link TestSession.traceId}): `s` START response, `a` an audio frame of 4 bytes, `r` a RESULT (one
+ * subtitle word, `"word"`), `e` END/NORMAL, `x` END/ERROR, `E` an ERROR frame (`SIS.0401`) alone, as on
+ * the wire, `F` FATAL_ERROR (`SIS.0304`). Besides, `#` drops the connection (close 1006) and `|` closes it
+ * normally (1000).
+ *
+ * The service fails a session with ERROR then END/ERROR: write `Ex` (or `(Ex)`, one frame), and the
+ * client fails at once. `E` alone fails only after `timeouts.errorGrace` (1 s), the client's wait for
+ * the END that should follow.
+ * @example defaultResponses('trace-0').s // the START response with trace id 'trace-0'
  */
-export const DEFAULT_RESPONSES: Readonly<Record<string, ResponseValue>> = Object.freeze({
-  s: startFrame(),
-  a: { kind: 'binary', data: Uint8Array.from(AUDIO_FRAME) },
-  r: text({ resp_type: 'RESULT', trace_id: TRACE, result: [{ text: 'word', start_time: 0, end_time: 100, word_index: 0 }] }),
-  e: endFrame(),
-  x: endFrame('ERROR'),
-  E: errorFrame(),
-  F: fatalFrame(),
-});
+export const defaultResponses = (traceId: string): Readonly<Record<string, ResponseValue>> =>
+  Object.freeze({
+    s: startFrame(traceId),
+    a: { kind: 'binary', data: Uint8Array.from(AUDIO_FRAME) },
+    r: text({ resp_type: 'RESULT', trace_id: traceId, result: [{ text: 'word', start_time: 0, end_time: 100, word_index: 0 }] }),
+    e: endFrame('NORMAL', traceId),
+    x: endFrame('ERROR', traceId),
+    E: errorFrame('SIS.0401', 'synthesis error', traceId),
+    F: fatalFrame('SIS.0304', 'wait voice timeout', traceId),
+  });
+
+/**
+ * The default letters with the trace id {@link TRACE}: {@link defaultResponses}`(TRACE)`. A session's
+ * `respond` uses its own trace id instead.
+ */
+export const DEFAULT_RESPONSES: Readonly<Record<string, ResponseValue>> = defaultResponses(TRACE);
+
+/** One pause of a session's socket by the client, in the scheduler's time (the virtual frame inside `TestScheduler.run`). */
+export interface TestPause {
+  /** When the client paused the socket. */
+  readonly pausedAt: number;
+  /** When it resumed it, or undefined while it is paused (or if it closed the socket paused). */
+  readonly resumedAt: number | undefined;
+}
 
 /** One session of the testing client (one socket): what the client sent, and the service's answers. */
 export interface TestSession {
   /** 0-based, in the order the client opened its sockets. */
   readonly index: number;
+  /**
+   * The trace id of every frame the kit makes up for this session (the letters of {@link respond} and
+   * every helper), so that an error reports it: `trace-<index>` by default. Set it before answering to
+   * choose another one; `start(traceId)` sets it too.
+   * @example session.traceId = 'the-trace'; session.respond('-s-Ex') // a SisServiceError with traceId 'the-trace'
+   */
+  traceId: string;
   /** Which API the socket is for, from its URL: `speak$` with `api: 'streaming'` uses the streaming API. */
   readonly api: 'realtime' | 'streaming';
   /** The handshake as the client asked for it: URL and headers (a fake token). */
@@ -82,14 +112,42 @@ export interface TestSession {
   /** The close code the client sent (1000), or undefined if it did not close, or aborted a handshake. */
   readonly closeCode: number | undefined;
   /**
+   * When the client asked for the socket: `scheduler.now()`, the virtual frame inside `TestScheduler.run`
+   * (`Date.now()` on the default scheduler). The handshake completes in the same frame unless the test holds it.
+   */
+  readonly openedAt: number;
+  /** When the service ended the session (END, FATAL_ERROR, ERROR, a drop or a rejection), or undefined. */
+  readonly endedAt: number | undefined;
+  /**
+   * When the client closed (or aborted) the socket, or undefined while it is open: with {@link cancelled},
+   * when the client gave up (unsubscribed, timed out).
+   * @example expect(session).to.include({ cancelled: true, closedAt: 500 }) // the client's firstAudio timeout of 500 ms
+   */
+  readonly closedAt: number | undefined;
+  /**
+   * The client has paused the socket (flow control: `paused$` emitted `true`). While it is paused, the
+   * frames the service sends — due by {@link respond}, or sent by a helper — wait; once the client
+   * resumes it they come, in order, on the scheduler (in the same virtual frame). The handshake
+   * (open, `reject`) is never held.
+   */
+  readonly paused: boolean;
+  /** Every pause of the socket by the client, in order (see {@link TestPause}). */
+  readonly pauses: readonly TestPause[];
+  /**
    * Answers by marbles, from now on the client's scheduler (one frame = 1 ms of virtual time inside
-   * `TestScheduler.run`): each letter is one frame of {@link DEFAULT_RESPONSES} or of `values`, `#` drops
-   * the connection (1006), `|` closes it (1000). Frames due after the client closed are not delivered.
+   * `TestScheduler.run`): each letter is one frame of {@link defaultResponses} or of `values`, `#` drops
+   * the connection (1006), `|` closes it (1000). The default letters carry the session's {@link traceId}
+   * as it is when `respond` is called (`E` is an ERROR frame alone: write `Ex` for the service's failure). Frames due after the client closed are not delivered; frames due
+   * while it is paused wait for it to resume (see {@link paused}).
    * @throws {Error} on a letter with no value, or if the session is over.
    * @example session.respond('-s-a-a-e') // START, two audio frames, END/NORMAL
+   * @example session.respond('-s-Ex') // the service fails it: ERROR then END/ERROR, a SisServiceError at 4
    */
   respond(marbles: string, values?: Readonly<Record<string, ResponseValue>>): this;
-  /** Sends the START response now (completing the handshake first if it is still pending). */
+  /**
+   * Sends the START response now (completing the handshake first if it is still pending), with this
+   * trace id, which becomes the session's {@link traceId} (default: the session's trace id as it is).
+   */
   start(traceId?: string): this;
   /** Sends one audio frame of these bytes, or `count` frames of 4 bytes (default 1). */
   audio(bytesOrCount?: Uint8Array | number): this;
@@ -105,7 +163,10 @@ export interface TestSession {
   drop(code?: number): this;
   /** Sends a streaming EVENT notice (e.g. `VCS_END`). */
   event(name: string): this;
-  /** Sends any frame or action (see {@link ResponseValue}) now. */
+  /**
+   * Sends any frame or action (see {@link ResponseValue}) now. Like every helper above, it delivers
+   * synchronously, unless the client has paused the socket: then the frames wait (see {@link paused}).
+   */
   send(value: ResponseValue): this;
   /**
    * Rejects the handshake with this HTTP status (a `SisHandshakeError`, or `SisAuthError` for 401/403).
@@ -151,11 +212,20 @@ export class FakeSession implements TestSession {
     send: (command) => this.received(command),
     close: (code) => this.endByClient(code),
     terminate: () => this.endByClient(undefined),
+    pause: () => this.pauseByClient(),
+    resume: () => this.resumeByClient(),
   };
   /** Taken by `expectOne`/`match`. */
   matched = false;
   /** Handed to `autoRespond`. */
   autoAnswered = false;
+  traceId: string;
+  readonly openedAt: number;
+  endedAt: number | undefined;
+  closedAt: number | undefined;
+  private readonly pauseHistory: { pausedAt: number; resumedAt: number | undefined }[] = [];
+  /** Frames the service sent while the client had paused the socket (or before those were delivered), in order. */
+  private readonly held: ServerAction[] = [];
   private readonly sent: string[] = [];
   private opened = false;
   private answered = false;
@@ -174,6 +244,8 @@ export class FakeSession implements TestSession {
     private readonly hooks: SessionHooks,
   ) {
     this.api = new URL(handshake.url).pathname.endsWith('/rtts') ? 'realtime' : 'streaming';
+    this.traceId = `trace-${index}`;
+    this.openedAt = scheduler.now();
     // The contract: no callback before the factory has returned; the handshake succeeds by default.
     this.scheduled.push(scheduler.schedule(() => this.openNow()));
   }
@@ -189,7 +261,30 @@ export class FakeSession implements TestSession {
   private endByClient(code: number | undefined): void {
     if (this.closedBy !== undefined) return;
     this.closedBy = { code, cancelled: !this.serviceEnded };
+    this.closedAt = this.scheduler.now();
+    this.held.length = 0;
     for (const subscription of this.scheduled.splice(0)) subscription.unsubscribe();
+  }
+
+  private pauseByClient(): void {
+    if (this.paused) return;
+    this.pauseHistory.push({ pausedAt: this.scheduler.now(), resumedAt: undefined });
+  }
+
+  private resumeByClient(): void {
+    const last = this.pauseHistory.at(-1);
+    if (last === undefined || last.resumedAt !== undefined) return;
+    last.resumedAt = this.scheduler.now();
+    // As a real socket does, never from inside the client's resume(): the frames waiting come right after.
+    this.scheduled.push(this.scheduler.schedule(() => this.deliverHeld()));
+  }
+
+  private deliverHeld(): void {
+    while (!this.paused && this.closedBy === undefined && !this.gone) {
+      const action = this.held.shift();
+      if (action === undefined) return;
+      this.deliver(action);
+    }
   }
 
   // ---- what the test reads ------------------------------------------------------------------------
@@ -245,6 +340,15 @@ export class FakeSession implements TestSession {
     return this.closedBy?.code;
   }
 
+  get paused(): boolean {
+    const last = this.pauseHistory.at(-1);
+    return last !== undefined && last.resumedAt === undefined;
+  }
+
+  get pauses(): readonly TestPause[] {
+    return this.pauseHistory.map((pause) => ({ ...pause }));
+  }
+
   /** `#0 realtime "text" (voice …, state)`: how the controller's messages list a session. */
   describe(): string {
     if (!this.hasRequest) return `${this.label()} (no START sent yet, ${this.state})`;
@@ -260,7 +364,7 @@ export class FakeSession implements TestSession {
 
   respond(marbles: string, values: Readonly<Record<string, ResponseValue>> = {}): this {
     this.checkOpenFor('respond');
-    const letters = { ...DEFAULT_RESPONSES, ...values };
+    const letters = { ...defaultResponses(this.traceId), ...values };
     const byFrame = new Map<number, ServerAction[]>();
     // Parsed without values, each value is its letter.
     for (const { frame, notification } of TestScheduler.parseMarbles(marbles, undefined, undefined, false, true)) {
@@ -282,14 +386,15 @@ export class FakeSession implements TestSession {
     for (const [frame, actions] of byFrame) {
       this.scheduled.push(
         this.scheduler.schedule(() => {
-          for (const action of actions) if (this.closedBy === undefined && !this.gone) this.deliver(action);
+          for (const action of actions) if (this.closedBy === undefined && !this.gone) this.deliverOrHold(action);
         }, frame),
       );
     }
     return this;
   }
 
-  start(traceId = TRACE): this {
+  start(traceId = this.traceId): this {
+    this.traceId = traceId;
     return this.now('start()', startFrame(traceId));
   }
 
@@ -301,19 +406,19 @@ export class FakeSession implements TestSession {
   subtitle(words: string | readonly string[]): this {
     const list = typeof words === 'string' ? [words] : words;
     const result = list.map((word, i) => ({ text: word, start_time: i * 100, end_time: (i + 1) * 100, word_index: i }));
-    return this.now('subtitle()', text({ resp_type: 'RESULT', trace_id: TRACE, result }));
+    return this.now('subtitle()', text({ resp_type: 'RESULT', trace_id: this.traceId, result }));
   }
 
   end(): this {
-    return this.now('end()', endFrame());
+    return this.now('end()', endFrame('NORMAL', this.traceId));
   }
 
   fail(errorCode: string, message = 'synthesis error'): this {
-    return this.now('fail()', errorFrame(errorCode, message), endFrame('ERROR'));
+    return this.now('fail()', errorFrame(errorCode, message, this.traceId), endFrame('ERROR', this.traceId));
   }
 
   fatal(errorCode = 'SIS.0304', message = 'wait voice timeout'): this {
-    return this.now('fatal()', fatalFrame(errorCode, message));
+    return this.now('fatal()', fatalFrame(errorCode, message, this.traceId));
   }
 
   drop(code = 1006): this {
@@ -321,7 +426,7 @@ export class FakeSession implements TestSession {
   }
 
   event(name: string): this {
-    return this.now('event()', text({ resp_type: 'EVENT', trace_id: TRACE, event: name }));
+    return this.now('event()', text({ resp_type: 'EVENT', trace_id: this.traceId, event: name }));
   }
 
   send(value: ResponseValue): this {
@@ -348,9 +453,15 @@ export class FakeSession implements TestSession {
     for (const action of actions) {
       if (this.closedBy !== undefined || this.gone) break;
       if (action.kind !== 'fail') this.openNow();
-      this.deliver(action);
+      this.deliverOrHold(action);
     }
     return this;
+  }
+
+  /** The handshake's outcome goes through; frames wait while the client has paused the socket, or while others wait. */
+  private deliverOrHold(action: ServerAction): void {
+    if (action.kind !== 'open' && action.kind !== 'fail' && (this.paused || this.held.length > 0)) this.held.push(action);
+    else this.deliver(action);
   }
 
   private checkOpenFor(what: string): void {
@@ -381,6 +492,7 @@ export class FakeSession implements TestSession {
       case 'activity':
         break;
     }
+    if (this.serviceEnded) this.endedAt ??= this.scheduler.now();
     deliverAction(this.listener, action);
   }
 }

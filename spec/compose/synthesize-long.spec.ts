@@ -10,7 +10,7 @@ import {
   type LongAudioChunk,
   type LongSynthesisOptions,
 } from '../../lib/index.js';
-import { TRACE, createTestingClient, errorFrame, startFrame, type AutoRespond, type ResponseValue } from '../../lib/testing/index.js';
+import { createTestingClient, errorFrame, type AutoRespond, type ResponseValue } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 import { audioChunk, type ChunkPlace } from '../helpers/chunks.js';
 import { stubClient } from '../helpers/stub-client.js';
@@ -21,11 +21,10 @@ const long = (part: number, parts: number, bytes: readonly number[], place: Chun
   parts,
 });
 
-/** Answers each session by the marbles of its index, or of its text; its START carries the trace id `t<index>`. */
+/** Answers each session by the marbles of its index, or of its text; its frames carry its trace id, `trace-<index>`. */
 const answering =
   (answers: Readonly<Record<string | number, string>>, values: Readonly<Record<string, ResponseValue>> = {}): AutoRespond =>
-  (session) =>
-    void session.respond(answers[session.index] ?? answers[session.text] ?? '', { s: startFrame(`t${session.index}`), ...values });
+  (session) => ({ marbles: answers[session.index] ?? answers[session.text] ?? '', values });
 
 // Three sentences of 3 characters each; with maxPartLength 3 they are three parts.
 const TEXT = '一二。三四。五六。';
@@ -42,10 +41,10 @@ describe('synthesizeLong$', () => {
       const { client } = createTestingClient({ scheduler, autoRespond: answering({ '一二。': '-sa--be', '三四。': '-sce', '五六。': '-sde' }, frames) });
       // Part 1 runs alongside part 0 (its c waits for part 0's end at 6); part 2 opens only then (d at 8).
       expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe('--a--bc-d|', {
-        a: long(0, 3, [1, 2], { traceId: 't0' }),
-        b: long(0, 3, [3], { index: 1, offset: 2, traceId: 't0' }),
-        c: long(1, 3, [4, 5], { index: 2, offset: 3, traceId: 't1' }),
-        d: long(2, 3, [6], { index: 3, offset: 5, traceId: 't2' }),
+        a: long(0, 3, [1, 2], { traceId: 'trace-0' }),
+        b: long(0, 3, [3], { index: 1, offset: 2, traceId: 'trace-0' }),
+        c: long(1, 3, [4, 5], { index: 2, offset: 3, traceId: 'trace-1' }),
+        d: long(2, 3, [6], { index: 3, offset: 5, traceId: 'trace-2' }),
       });
     });
   });
@@ -100,10 +99,10 @@ describe('synthesizeLong$', () => {
         scheduler,
         autoRespond: answering({ '一二。': '-sa-----e', '三四。': '-s-(Ex)' }, { a: Uint8Array.from([1]) }),
       });
-      const cause = new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0401', errorMsg: 'synthesis error', reason: 'ERROR' });
+      const cause = new SisServiceError({ traceId: 'trace-1', errorCode: 'SIS.0401', errorMsg: 'synthesis error', reason: 'ERROR' });
       expectObservable(synthesizeLong$({ text: TEXT }, { client, maxPartLength: 3 })).toBe(
         '--a#',
-        { a: long(0, 3, [1], { traceId: 't0' }) },
+        { a: long(0, 3, [1], { traceId: 'trace-0' }) },
         new SisPartError({ part: 1, parts: 3, cause }),
       );
       flush();
@@ -120,8 +119,8 @@ describe('synthesizeLong$', () => {
         autoRespond: answering({ 0: '-sae', 1: '-#', 2: '-sbe' }, { a: Uint8Array.from([1]), b: Uint8Array.from([2]) }),
       });
       expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3, retry: { initialDelay: 4, jitter: 0 } })).toBe('--a----b|', {
-        a: long(0, 2, [1], { traceId: 't0' }),
-        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 't2' }),
+        a: long(0, 2, [1], { traceId: 'trace-0' }),
+        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 'trace-2' }),
       });
       flush();
       expect(controller.sessions.map((session) => session.text)).to.deep.equal(['一二。', '三四。', '三四。']);
@@ -136,8 +135,8 @@ describe('synthesizeLong$', () => {
       });
       // Parts: 'ab。', '   ', '   ', 'cd。'.
       expectObservable(synthesizeLong$({ text: 'ab。      cd。' }, { client, maxPartLength: 3 })).toBe('--a(b|)', {
-        a: long(0, 2, [1], { traceId: 't0' }),
-        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 't1' }),
+        a: long(0, 2, [1], { traceId: 'trace-0' }),
+        b: long(1, 2, [2], { index: 1, offset: 1, traceId: 'trace-1' }),
       });
       flush();
       expect(controller.sessions.map((session) => session.text)).to.deep.equal(['ab。', 'cd。']);
@@ -191,7 +190,7 @@ describe('synthesizeLong$', () => {
       const cause = new SisServiceError({ traceId: 'trace-1', errorCode: 'SIS.0413', errorMsg: 'engine error', reason: 'ERROR' });
       expectObservable(synthesizeLong$({ text: '一二。三四。' }, { client, maxPartLength: 3 })).toBe(
         '---a-#',
-        { a: long(0, 2, [1, 2], { traceId: 't0' }) },
+        { a: long(0, 2, [1, 2], { traceId: 'trace-0' }) },
         new SisPartError({ part: 1, parts: 2, cause }),
       );
     });

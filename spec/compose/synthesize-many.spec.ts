@@ -1,22 +1,22 @@
 import { expect } from 'chai';
 import type { TestScheduler } from 'rxjs/testing';
 import { SisConfigError, SisItemError, SisRequestError, SisServiceError, synthesizeMany$, type ManyOptions, type SynthesisOutcome } from '../../lib/index.js';
-import { TRACE, createTestingClient, errorFrame, startFrame, type AutoRespond } from '../../lib/testing/index.js';
+import { createTestingClient, errorFrame, type AutoRespond } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
-const quota = new SisServiceError({ traceId: TRACE, errorCode: 'SIS.0411', errorMsg: 'property invalid', reason: 'ERROR' });
+/** How session `b` fails (ERROR then END/ERROR). */
+const quota = new SisServiceError({ traceId: 'tb', errorCode: 'SIS.0411', errorMsg: 'property invalid', reason: 'ERROR' });
 
-/** Each session answered by its text's marbles; `s` carries the trace id `t<text>`, `1`…`3` are audio frames, `E` fails with `quota`. */
+/** Each session answered by its text's marbles, with the trace id `t<text>`; `1`…`3` are audio frames, `E` fails with `quota`. */
 const byText =
   (answers: Readonly<Record<string, string>>): AutoRespond =>
-  (session) =>
-    void session.respond(answers[session.text] ?? '', {
-      s: startFrame(`t${session.text}`),
-      1: Uint8Array.from([1]),
-      2: Uint8Array.from([2, 3]),
-      3: Uint8Array.from([4]),
-      E: errorFrame('SIS.0411', 'property invalid'),
-    });
+  (session) => {
+    session.traceId = `t${session.text}`;
+    return {
+      marbles: answers[session.text] ?? '',
+      values: { 1: Uint8Array.from([1]), 2: Uint8Array.from([2, 3]), 3: Uint8Array.from([4]), E: errorFrame('SIS.0411', 'property invalid', session.traceId) },
+    };
+  };
 
 describe('synthesizeMany$', () => {
   let scheduler: TestScheduler;
@@ -62,7 +62,7 @@ describe('synthesizeMany$', () => {
     scheduler.run(({ expectObservable, flush }) => {
       const { client, controller } = createTestingClient({ scheduler, autoRespond: () => '-s-a-e' });
       expectObservable(synthesizeMany$([{ text: 'hi' }, { text: '' }], { client, mode: 'settle' })).toBe('-----(xy|)', {
-        x: { index: 0, request: { text: 'hi' }, ok: true, audio: Uint8Array.from([1, 2, 3, 4]), traceId: TRACE },
+        x: { index: 0, request: { text: 'hi' }, ok: true, audio: Uint8Array.from([1, 2, 3, 4]), traceId: 'trace-0' },
         y: {
           index: 1,
           request: { text: '' },

@@ -11,7 +11,7 @@ import {
   type RetryInfo,
   type RetryOptions,
 } from '../../lib/index.js';
-import { TRACE, createTestingClient } from '../../lib/testing/index.js';
+import { createTestingClient } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 const dropped = new SisConnectionError('connection closed (code 1006)', { closeCode: 1006 });
@@ -105,10 +105,10 @@ describe('retrySynthesis', () => {
         retrySynthesis({ count: 5, initialDelay: 5, jitter: 0 }),
         map((chunk) => chunk.data.byteLength),
       );
-      // Dropped at 1, opened again at 6: its audio at 9, dropped at 11.
+      // Dropped at 1, opened again at 6 (the second session, trace id trace-1): its audio at 9, dropped at 11.
       const lost = new SisConnectionError('connection closed after START and 1 audio frame (2 frames received) (code 1006)', {
         closeCode: 1006,
-        traceId: TRACE,
+        traceId: 'trace-1',
       });
       expectObservable(bytes$).toBe('- 5ms ---a-#', { a: 4 }, lost);
       flush();

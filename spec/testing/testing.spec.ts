@@ -4,10 +4,10 @@
  * time under `TestScheduler.run`, synchronously with the imperative helpers outside it.
  */
 import { expect } from 'chai';
-import { type Observable, map, of, take } from 'rxjs';
+import { type Observable, Subject, map, of, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { SisConnectionError, SisHandshakeError, SisServiceError, SisTimeoutError, retrySynthesis, type SisError, type SisEvent } from '../../lib/index.js';
-import { TRACE, createTestingClient, type TestingClientOptions } from '../../lib/testing/index.js';
+import { createTestingClient, type AutoRespond, type TestingClientOptions } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 /** What an Observable did, with the virtual time of each notification. */
@@ -146,7 +146,7 @@ describe('rx-sis-tts/testing', () => {
     it('s, a, r, e: start, audio, subtitle, end', () => {
       const outcome = outcomeOf('s-a-r-e');
       expect(types(outcome)).to.deep.equal(['open', 'start', 'audio', 'subtitle', 'end']);
-      expect(outcome.values.find(({ value }) => value.type === 'start')?.value).to.include({ traceId: TRACE });
+      expect(outcome.values.find(({ value }) => value.type === 'start')?.value).to.include({ traceId: 'trace-0' });
       const subtitle = outcome.values.find(({ value }) => value.type === 'subtitle')?.value;
       expect(subtitle?.type === 'subtitle' && subtitle.words.map((word) => word.text)).to.deep.equal(['word']);
       expect(outcome.completedAt).to.equal(6);
@@ -155,7 +155,7 @@ describe('rx-sis-tts/testing', () => {
     it('E: a SisServiceError once errorGrace (1 s) has passed without the END', () => {
       const { at, error } = errorOf('-s-E');
       expect(error).to.be.instanceOf(SisServiceError);
-      expect(error).to.include({ errorCode: 'SIS.0401', traceId: TRACE, fatal: false });
+      expect(error).to.include({ errorCode: 'SIS.0401', traceId: 'trace-0', fatal: false });
       expect(at).to.equal(3 + 1_000);
     });
 
@@ -411,6 +411,121 @@ describe('rx-sis-tts/testing', () => {
         const session = controller.expectOne('Hello').start().audio();
         expect(() => session.end()).to.throw('session #0 (realtime): cannot end(): the client cancelled the session already');
         expect(() => session.respond('-e')).to.throw('cannot respond');
+      });
+    });
+  });
+
+  describe('autoRespond: its answer', () => {
+    it('may be { marbles, values }: letters of its own beside the defaults', () => {
+      scheduler.run(({ flush }) => {
+        const { client, controller } = testing({ autoRespond: () => ({ marbles: '-s-b-e', values: { b: Uint8Array.of(7, 8, 9) } }) });
+        const outcome = record(scheduler, client.synthesize$({ text: 'Hello' }).pipe(map((chunk) => Array.from(chunk.data))));
+        flush();
+        expect(outcome.values).to.deep.equal([{ at: 3, value: [7, 8, 9] }]);
+        expect(outcome.completedAt).to.equal(5);
+        controller.verify();
+      });
+    });
+
+    it('is refused, with what to return instead, when it is neither marbles, { marbles, values } nor nothing', () => {
+      scheduler.run(({ flush }) => {
+        const { client } = testing({ autoRespond: (() => 42) as unknown as AutoRespond });
+        client.synthesize$({ text: 'Hello' }).subscribe({ error: () => undefined });
+        expect(() => flush()).to.throw('autoRespond returned 42 for session #0: return marbles, { marbles, values }, or nothing');
+      });
+    });
+  });
+
+  describe("a session's trace id", () => {
+    it('is trace-<index> in every default letter: a session that fails reports its own', () => {
+      scheduler.run(({ flush }) => {
+        const { client } = testing({ autoRespond: (session) => (session.index === 0 ? '-s-r-e' : '-s-(Ex)') });
+        const first = record(scheduler, client.events$({ text: 'one' }));
+        const second = record(scheduler, client.events$({ text: 'two' }));
+        flush();
+        const traced = first.values.flatMap(({ value }) => ('traceId' in value ? [`${value.type} ${value.traceId}`] : []));
+        expect(traced).to.deep.equal(['start trace-0', 'subtitle trace-0', 'end trace-0']);
+        expect(second.error?.error).to.be.instanceOf(SisServiceError).and.include({ traceId: 'trace-1', errorCode: 'SIS.0401', reason: 'ERROR' });
+      });
+    });
+
+    it('can be set before answering, and the letters and helpers carry it', () => {
+      scheduler.run(({ flush }) => {
+        const { client, controller } = testing();
+        const marbled = record(scheduler, client.events$({ text: 'marbles' }));
+        const helped = record(scheduler, client.events$({ text: 'helpers' }));
+        const started = record(scheduler, client.events$({ text: 'started' }));
+        const session = controller.expectOne('marbles');
+        session.traceId = 'the-trace';
+        session.respond('-s-x');
+        controller.expectOne('helpers').start('from-start').audio().fail('SIS.0312');
+        const third = controller.expectOne('started');
+        third.traceId = 'set';
+        third.start().fatal();
+        flush();
+        expect(marbled.error?.error).to.include({ traceId: 'the-trace', reason: 'ERROR' });
+        expect(helped.error?.error).to.include({ traceId: 'from-start', errorCode: 'SIS.0312' });
+        expect(started.error?.error).to.include({ traceId: 'set', fatal: true });
+        expect(started.values.find(({ value }) => value.type === 'start')?.value).to.include({ traceId: 'set' });
+      });
+    });
+  });
+
+  describe('openedAt, endedAt, closedAt: the teardown timeline', () => {
+    it('records when the client opened the socket, and when it gave up on it', () => {
+      scheduler.run(({ flush }) => {
+        const { client, controller } = testing({ timeouts: { firstAudio: 500 }, autoRespond: () => '-s' });
+        scheduler.schedule(() => client.synthesize$({ text: 'Hello' }).subscribe({ error: () => undefined }), 3);
+        flush();
+        expect(controller.expectOne('Hello')).to.include({ openedAt: 3, endedAt: undefined, closedAt: 503, cancelled: true });
+      });
+    });
+
+    it('records when the service ended it, and when the client closed it then', () => {
+      scheduler.run(({ flush }) => {
+        const { client, controller } = testing({ autoRespond: (session) => ['-s-a-#', '-s-a-e'][session.index] });
+        client.synthesize$({ text: 'dropped' }).subscribe({ error: () => undefined });
+        client.synthesize$({ text: 'spoken' }).subscribe();
+        flush();
+        expect(controller.expectOne('dropped')).to.include({ openedAt: 0, endedAt: 5, closedAt: undefined, state: 'ended' });
+        expect(controller.expectOne('spoken')).to.include({ openedAt: 0, endedAt: 5, closedAt: 5, state: 'closed' });
+      });
+    });
+  });
+
+  describe('pause() and resume(): flow control', () => {
+    it('holds the frames due while the client has paused the socket, and delivers them in order once it resumes', () => {
+      scheduler.run(({ hot, flush }) => {
+        const { client, controller } = testing({ autoRespond: () => '-s-a-a-e' });
+        const outcome = record(scheduler, client.synthesize$({ text: 'Hello' }, { paused$: hot('--t---f', { t: true, f: false }) }));
+        const session = controller.expectOne('Hello');
+        const seen: boolean[] = [];
+        scheduler.schedule(() => seen.push(session.paused), 4);
+        flush();
+        expect(seen).to.deep.equal([true]);
+        expect(outcome.values.map(({ at }) => at)).to.deep.equal([6, 6]);
+        expect(outcome.completedAt).to.equal(7);
+        expect(session.paused).to.equal(false);
+        expect(session.pauses).to.deep.equal([{ pausedAt: 2, resumedAt: 6 }]);
+      });
+    });
+
+    it('holds what the helpers send too, and delivers it on the scheduler, never from inside resume()', () => {
+      scheduler.run(({ flush }) => {
+        const { client, controller } = testing();
+        const paused$ = new Subject<boolean>();
+        const chunks: number[] = [];
+        let done = false;
+        client.synthesize$({ text: 'Hello' }, { paused$ }).subscribe({ next: (chunk) => chunks.push(chunk.data.byteLength), complete: () => (done = true) });
+        const session = controller.expectOne('Hello').start();
+        paused$.next(true);
+        session.audio(2).end();
+        expect([chunks, done, session.state]).to.deep.equal([[], false, 'answering']);
+        paused$.next(false);
+        expect(chunks).to.deep.equal([]);
+        flush();
+        expect([chunks, done, session.state]).to.deep.equal([[4, 4], true, 'closed']);
+        expect(session.pauses).to.deep.equal([{ pausedAt: 0, resumedAt: 0 }]);
       });
     });
   });
