@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx]`: the library's `synthesize$` against a raw
- * `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
+ * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only speak|warm]`: the library's `synthesize$`
+ * against a raw `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
  *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
  *   (b) time to first chunk over 1,000 sequential sessions,
  *   (c) 1,000 and 10,000 concurrent sessions (each side in its own process): wall time and peak RSS,
@@ -11,6 +11,15 @@
  *       `pause()` / `resume()` on the consumer's `write()` / `'drain'`.
  * (a) and (b) run in one worker process, alternating the sides; (c) and (d) run one process per side
  * and round (and, for (d), length).
+ * Then (e), in a worker with an emulator of its own (30 ms handshake, 100 ms think time, real-time
+ * pacing; see speak.ts): an LLM's tokens spoken by `speak$` (realtime and streaming), the naive
+ * `concatMap(synthesize$)` over sentences, the whole text at once, and a raw `ws` streaming client:
+ * time to first audio and the silent gaps between sentences. Printed as a second table;
+ * `--only speak` (or `npm run bench:speak`) runs (e) alone.
+ * Then (f), in a worker with an emulator in a thread of its own (50 ms handshake, 20 ms think time;
+ * see warm.ts): time to first audio with and without warm connections (and raw `ws` baselines, cold
+ * and on a socket opened beforehand) over sequential sessions, and sessions per second at steady load
+ * with and without the pool. Printed as three more tables; `--only warm` (or `npm run bench:warm`) runs (f) alone.
  * Everything runs the code compiled by tsc into bench/.out (`--tsx`: the sources through tsx).
  * Prints a Markdown table; exits 0 even when a target is missed (it is a measurement), 1 if the
  * benchmark itself could not run.
@@ -20,6 +29,10 @@ import type { BenchRequest } from './clients.js';
 import { compile, runWorker, startEmulatorProcess, stop, stopAll, useRuntime, type EmulatorProcess } from './processes.js';
 import { machine, markdown, rows, TARGETS, type Results } from './report.js';
 import { backpressure, concurrent, type ConcurrentResult } from './scenarios.js';
+import type { SpeakJob, SpeakReport } from './speak.js';
+import { SPEAK_TARGETS, speakMarkdown, speakRows } from './speak-report.js';
+import type { WarmJob, WarmReport } from './warm.js';
+import { WARM_TARGETS, warmMarkdown, warmRows } from './warm-report.js';
 import { MIB } from './stats.js';
 import type { SequentialJob, SequentialReport, SizeJob, SizeReport } from './worker.js';
 
@@ -32,14 +45,20 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
     'no-10k': { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx]\n');
+  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only speak|warm]\n');
   process.exit(0);
 }
+if (flags.only !== undefined && flags.only !== 'speak' && flags.only !== 'warm') {
+  process.stderr.write(`bench: --only takes 'speak' (the LLM → speech scenario (e)) or 'warm' (warm connections (f)), not '${flags.only}'\n`);
+  process.exit(2);
+}
+const only = flags.only;
 const quick = flags.quick;
 
 /**
@@ -76,7 +95,16 @@ const settings = quick
       warmup: 100,
       loads: [{ sessions: 1_000, rounds: 3 }, ...(flags['no-10k'] ? [] : [{ sessions: 10_000, rounds: 1 }])],
     };
-const extra = [quick ? '--quick' : '', flags['no-10k'] && !quick ? '--no-10k' : '', flags.tsx ? '--tsx' : ''].filter((f) => f !== '');
+/** (e): five rounds of about 17 s (16 s of speech paced in real time); --quick: two. */
+const speakJob: SpeakJob = { rounds: quick ? 2 : 5 };
+/** (f): 200 rounds of four sequential sessions (about 40 s), then four 2-s load runs; --quick: 50 and 1 s. */
+const warmJob: WarmJob = quick ? { sessions: 50, warmup: 5, loadMs: 1_000 } : { sessions: 200, warmup: 10, loadMs: 2_000 };
+const extra = [
+  quick ? '--quick' : '',
+  flags['no-10k'] && !quick && only === undefined ? '--no-10k' : '',
+  flags.tsx ? '--tsx' : '',
+  only === undefined ? '' : `--only ${only}`,
+].filter((f) => f !== '');
 const command = `npm run bench${extra.length === 0 ? '' : ` -- ${extra.join(' ')}`}`;
 useRuntime(flags.tsx ? 'tsx' : 'compiled');
 
@@ -90,9 +118,8 @@ const interrupted = (): void => {
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
-const main = async (): Promise<void> => {
-  process.stderr.write(`bench: ${machine()}${quick ? ' (quick)' : ''}\n`);
-  await compile();
+/** (a)–(d), against one emulator process in fast mode. */
+const synthesizeScenarios = async (): Promise<Results> => {
   const long = longRequest(settings.longChars);
   const sizeJob: SizeJob = { request: long };
   const size = await runWorker<SizeReport>(['size', JSON.stringify(sizeJob)], 120_000);
@@ -115,15 +142,33 @@ const main = async (): Promise<void> => {
   const c: ConcurrentResult[] = [];
   for (const load of settings.loads) c.push(await concurrent(target, SHORT, load.sessions, load.rounds, load.sessions >= 5_000 ? 120_000 : 60_000));
   const d = await backpressure(target, settings.backpressureChars.map(longRequest), longRequest(BACKPRESSURE_WARMUP_CHARS), CONSUMER_BYTES_PER_SECOND, 1);
-  const results: Results = { throughput: a, firstChunk: b, concurrent: c, backpressure: d };
-  const table = rows(results);
+  await stop(emulator.child);
+  emulator = undefined;
+  return { throughput: a, firstChunk: b, concurrent: c, backpressure: d };
+};
+
+const main = async (): Promise<void> => {
+  process.stderr.write(`bench: ${machine()}${quick ? ' (quick)' : ''}\n`);
+  await compile();
+  const results = only === undefined ? await synthesizeScenarios() : undefined;
+  const speak = only === undefined || only === 'speak' ? await runWorker<SpeakReport>(['speak', JSON.stringify(speakJob)], 300_000) : undefined;
+  const warm = only === undefined || only === 'warm' ? await runWorker<WarmReport>(['warm', JSON.stringify(warmJob)], 300_000) : undefined;
+  const table = results === undefined ? undefined : rows(results);
+  const speakTable = speak === undefined ? undefined : speakRows(speak);
+  const warmTables = warm === undefined ? undefined : warmRows(warm);
   if (flags.json) {
-    process.stdout.write(
-      `${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', targets: TARGETS, table, results }, null, 2)}\n`,
-    );
+    const synthesis = results === undefined ? {} : { targets: TARGETS, table, results };
+    const e = speak === undefined ? {} : { speak: { targets: SPEAK_TARGETS, table: speakTable, results: speak } };
+    const f = warm === undefined ? {} : { warm: { targets: WARM_TARGETS, tables: warmTables, results: warm } };
+    process.stdout.write(`${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', ...synthesis, ...e, ...f }, null, 2)}\n`);
   } else {
     const how = `${flags.tsx ? 'sources run through tsx' : 'library compiled by tsc'}${quick ? '; --quick: smaller counts, figures indicative only' : ''}`;
-    process.stdout.write(`${markdown(table, results, command, how)}\n`);
+    const tables = [
+      ...(results === undefined || table === undefined ? [] : [markdown(table, results, command, how)]),
+      ...(speak === undefined || speakTable === undefined ? [] : [speakMarkdown(speak, speakTable, command, how)]),
+      ...(warm === undefined || warmTables === undefined ? [] : [warmMarkdown(warm, warmTables, command, how)]),
+    ];
+    process.stdout.write(`${tables.join('\n\n')}\n`);
   }
 };
 

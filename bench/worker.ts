@@ -6,12 +6,16 @@
  *   node bench/.out/bench/worker.js sequential '{"target":…,"long":…,"expectedBytes":…,"runs":…,"short":…,"sessions":…,"warmup":…}'
  *   node bench/.out/bench/worker.js concurrent '{"target":…,"side":"ours","sessions":…,"request":…,"deadlineMs":…}'
  *   node --expose-gc bench/.out/bench/worker.js backpressure '{"target":…,"side":"raw","request":…,"expectedBytes":…,"warmup":…,"warmupBytes":…,"consumerBytesPerSecond":…,"sampleEveryMs":…}'
+ *   node bench/.out/bench/worker.js speak '{"rounds":…}'   (starts its own emulator: see speak.ts)
+ *   node bench/.out/bench/worker.js warm '{"sessions":…,"warmup":…,"loadMs":…}'   (its emulator in a thread: see warm.ts)
  */
 import { synthesizeAudio } from '../lib/emulator/index.js';
 import { resolveRequest, toStartCommand } from '../lib/protocol/request.js';
 import { backpressureRun, type BackpressureJob } from './backpressure.js';
 import { rawStartJson, runnerFor, type BenchRequest, type Side, type Target } from './clients.js';
 import { firstChunk, throughput, type FirstChunkResult, type ThroughputResult } from './scenarios.js';
+import { speakRun, type SpeakJob } from './speak.js';
+import { warmRun, type WarmJob } from './warm.js';
 
 export interface SizeJob {
   readonly request: BenchRequest;
@@ -114,7 +118,7 @@ const concurrent = async ({ target, side, sessions, request, deadlineMs, warmup 
 
 const [scenario, json] = process.argv.slice(2);
 try {
-  if (json === undefined) throw new Error('usage: worker <size|sequential|concurrent|backpressure> <job-json>');
+  if (json === undefined) throw new Error('usage: worker <size|sequential|concurrent|backpressure|speak|warm> <job-json>');
   const job: unknown = JSON.parse(json);
   const report =
     scenario === 'size'
@@ -125,7 +129,11 @@ try {
           ? await concurrent(job as ConcurrentJob)
           : scenario === 'backpressure'
             ? await backpressureRun(job as BackpressureJob)
-            : undefined;
+            : scenario === 'speak'
+              ? await speakRun(job as SpeakJob)
+              : scenario === 'warm'
+                ? await warmRun(job as WarmJob)
+                : undefined;
   if (report === undefined) throw new Error(`unknown scenario ${String(scenario)}`);
   process.stdout.write(`${JSON.stringify(report)}\n`);
   // Sockets still in their closing handshake must not keep the worker alive.

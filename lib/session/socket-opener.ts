@@ -44,13 +44,16 @@ export class SocketOpener {
    * once), else credentials and a fresh socket.
    */
   open(): void {
-    const taken = this.reconnected ? undefined : this.config.pools?.get(this.url)?.take(this.session);
+    const pool = this.reconnected ? undefined : this.config.pools?.get(this.url);
+    const taken = pool?.take(this.session);
     if (taken === undefined) return this.connectFresh();
     this.pooled = taken;
     this.fromPool = true;
     if (!taken.open) return; // still connecting: its onOpen reaches the session
     if (this.session.isPaused()) taken.socket()?.pause?.();
     this.session.onOpen();
+    // START is on its way: only now does the pool replace the socket taken.
+    pool?.refill();
   }
 
   /** The session is over: a pooled connect it was waiting for is abandoned (the session closes any socket itself). */

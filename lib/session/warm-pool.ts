@@ -178,7 +178,8 @@ export class WarmPool {
 
   /**
    * A warm socket for `owner`, which from now on gets its events (the socket is already open: the
-   * owner proceeds as after `onOpen`); undefined when none is ready (a miss: connect yourself).
+   * owner proceeds as after `onOpen`, then calls {@link refill}); with `adoptConnecting`, one still
+   * connecting (its `onOpen` reaches the owner); undefined when none is ready (a miss: connect yourself).
    */
   take(owner: OpeningSession): Taken | undefined {
     const now = this.config.scheduler.now();
@@ -195,7 +196,8 @@ export class WarmPool {
       slot.expiry?.unsubscribe();
       slot.socket?.ref?.();
       this.counts.hits += 1;
-      this.refill();
+      // No refill here: the taker sends START first, then calls refill() (a connect started now would
+      // delay that START by the time it takes to create a socket).
       return { open: true, socket: () => slot.socket, release: () => releaseSlot(slot) };
     }
     const connecting = this.adoptConnecting ? this.oldestConnecting() : undefined;
