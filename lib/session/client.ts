@@ -109,7 +109,19 @@ export const createSisClient = (options: SisClientOptions): SisClient => {
  * notification ({@link SisConfigError} / {@link SisRequestError}) before any socket is opened.
  */
 export const synthesize$ = (request: SynthesisRequest, options: SisClientOptions): Observable<AudioChunk> =>
-  defer(() => createSisClient(options).synthesize$(request));
+  defer(() => oneShotClient(options, 'synthesize$').synthesize$(request));
 
 /** One synthesis as a cold Observable of its lifecycle events: the one-shot form of `client.events$`. */
-export const events$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> => defer(() => createSisClient(options).events$(request));
+export const events$ = (request: SynthesisRequest, options: SisClientOptions): Observable<SisEvent> =>
+  defer(() => oneShotClient(options, 'events$').events$(request));
+
+/** A client for one call: it would never be closed, so it may not keep warm sockets. */
+const oneShotClient = (options: SisClientOptions, what: string): SisClient => {
+  if (typeof options === 'object' && options !== null && (options as { warm?: unknown }).warm !== undefined) {
+    throw new SisConfigError(
+      [{ path: 'warm', message: `a one-shot ${what} keeps no warm sockets: create a client with createSisClient({ warm }) and reuse it` }],
+      `${what} options`,
+    );
+  }
+  return createSisClient(options);
+};

@@ -299,6 +299,7 @@ class Session implements OpeningSession {
   }
 
   private startTimer(name: TimerName, ms: number): void {
+    this.stopTimer(name);
     if (ms !== Infinity) this.timers.set(name, this.config.scheduler.schedule(name === 'idle' ? checkIdle : fireTimeout, ms, { session: this, name }));
   }
 
@@ -313,6 +314,7 @@ class Session implements OpeningSession {
   }
 
   timedOut(name: TimerName): void {
+    this.timers.delete(name);
     const { state } = this;
     // errorGrace ends a failing session; `total` may too, and then the service's error is the one to report.
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));

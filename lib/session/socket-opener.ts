@@ -7,7 +7,7 @@ import type { Subscription } from 'rxjs';
 import { authHeaders$, tokenInvalidator } from '../auth/token.js';
 import { SisAuthError, SisConnectionError, SisError, SisProtocolError, type SisHandshakeError } from '../errors.js';
 import { handshakeErrorFrom } from '../transport/handshake.js';
-import type { SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
+import type { ConnectRequest, SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
 import type { Taken } from './warm-pool.js';
 import type { SessionConfig } from './options.js';
 
@@ -22,6 +22,23 @@ export interface OpeningSession extends SocketListener {
   traceId(): string | undefined;
   fail(error: SisError): void;
 }
+
+/** What a session (or a pool connecting for sessions) asks the factory to open. */
+export const connectRequest = (config: SessionConfig, url: string, authHeaders: Record<string, string>): ConnectRequest => ({
+  url,
+  headers: { ...config.extraHeaders, ...authHeaders },
+  maxPayload: config.maxPayload,
+  // A backstop only: the session's connect timer fires first (also for a pooled connect it adopts).
+  handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
+  rejectUnauthorized: config.rejectUnauthorized,
+});
+
+/** The error of a session whose credentials could not be had. */
+export const credentialsFailure = (error: unknown): SisError =>
+  error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error });
+
+/** The error of a session whose `webSocketFactory` threw. */
+export const factoryFailure = (cause: unknown): SisConnectionError => new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause });
 
 export class SocketOpener {
   private fresh: WebSocketLike | undefined;
@@ -78,6 +95,8 @@ export class SocketOpener {
   reconnect(): void {
     this.reconnected = true;
     this.fromPool = false;
+    // The old socket's late events, if its factory sends any, must not reach the session any more.
+    this.pooled?.release();
     this.pooled = undefined;
     this.fresh = undefined;
     this.connectFresh();
@@ -87,29 +106,17 @@ export class SocketOpener {
     this.resources.add(
       authHeaders$(this.config.auth, this.url).subscribe({
         next: (headers) => this.connect(headers),
-        error: (error: unknown) =>
-          this.session.fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error })),
+        error: (error: unknown) => this.session.fail(credentialsFailure(error)),
       }),
     );
   }
 
   private connect(authHeaders: Record<string, string>): void {
-    const { config } = this;
     try {
-      this.fresh = config.webSocketFactory(
-        {
-          url: this.url,
-          headers: { ...config.extraHeaders, ...authHeaders },
-          maxPayload: config.maxPayload,
-          // A backstop only: the session's connect timer fires first.
-          handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
-          rejectUnauthorized: config.rejectUnauthorized,
-        },
-        this.session,
-      );
+      this.fresh = this.config.webSocketFactory(connectRequest(this.config, this.url, authHeaders), this.session);
       if (this.session.isPaused()) this.fresh.pause?.();
     } catch (cause) {
-      this.session.fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
+      this.session.fail(factoryFailure(cause));
     }
   }
 
@@ -154,6 +161,8 @@ export class SocketOpener {
     if (invalidate === undefined) return handshakeErrorFrom(status, body);
     this.credentialsRefreshed = true;
     this.socket?.terminate();
+    // The old socket's late events, if its factory sends any, must not reach the session any more.
+    this.pooled?.release();
     this.pooled = undefined;
     this.fromPool = false;
     this.fresh = undefined;

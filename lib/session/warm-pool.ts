@@ -20,9 +20,8 @@ import { isRight } from 'fp-ts/lib/Either.js';
 import { authHeaders$, tokenInvalidator } from '../auth/token.js';
 import { decodeServerFrame } from '../protocol/decode.js';
 import type { SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
-import { SisAuthError, SisConnectionError, SisError } from '../errors.js';
 import type { SessionConfig } from './options.js';
-import type { OpeningSession } from './socket-opener.js';
+import { connectRequest, credentialsFailure, factoryFailure, type OpeningSession } from './socket-opener.js';
 
 /** How many sockets to keep warm, and for how long. */
 export interface WarmOptions {
@@ -309,25 +308,16 @@ export class WarmPool {
       next: (headers) => {
         if (slot.state === 'gone' || slot.state === 'warm') return;
         try {
-          slot.socket = config.webSocketFactory(
-            {
-              url: this.url,
-              headers: { ...config.extraHeaders, ...headers },
-              maxPayload: config.maxPayload,
-              handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect,
-              rejectUnauthorized: config.rejectUnauthorized,
-            },
-            slot,
-          );
+          slot.socket = config.webSocketFactory(connectRequest(config, this.url, headers), slot);
           if (slot.owner?.isPaused() === true) slot.socket.pause?.();
         } catch (cause) {
-          if (slot.owner !== undefined) return slot.owner.fail(new SisConnectionError('could not open a socket (the webSocketFactory threw)', { cause }));
+          if (slot.owner !== undefined) return slot.owner.fail(factoryFailure(cause));
           this.connectFailed(slot, undefined);
         }
       },
       error: (error: unknown) => {
         if (slot.owner === undefined) return this.connectFailed(slot, undefined);
-        slot.owner.fail(error instanceof SisError ? error : new SisAuthError('could not get credentials (see error.cause)', { cause: error }));
+        slot.owner.fail(credentialsFailure(error));
       },
     });
   }

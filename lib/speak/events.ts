@@ -35,7 +35,10 @@ export interface SentEvent {
   /** Milliseconds from the subscription. */
   readonly elapsedMs: number;
 }
-/** The service accepted a session: once per piece in real-time mode, once in streaming mode (`sentence` undefined). */
+/**
+ * The service accepted a session: once per piece in real-time mode (again, with the new trace id, when
+ * a piece is retried), once in streaming mode (`sentence` undefined).
+ */
 export interface SpeechStartEvent {
   readonly type: 'start';
   readonly traceId: string;

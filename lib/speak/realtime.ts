@@ -95,6 +95,7 @@ export const realtimeSpeech$ = (
     const speakSentence = (sentence: SentenceRef): Observable<SpeechEvent | Failure> => {
       const flow: SentenceFlow = { received: 0, delivered: 0, hold: new BehaviorSubject(false) };
       flows.set(sentence.index, flow);
+      let sent = false;
       const paused$ = combineLatest([consumerPaused, flow.hold]).pipe(
         map(([consumer, ahead]) => consumer || ahead),
         distinctUntilChanged(),
@@ -108,6 +109,9 @@ export const realtimeSpeech$ = (
             flow.received += event.chunk.data.byteLength;
             if (flow.received - flow.delivered >= plan.highWaterMark && !flow.hold.value) flow.hold.next(true);
           }
+          // A retried sentence was sent once; its new session's `start` (a new trace id) is reported again.
+          if (event.type === 'open' && sent) return [];
+          if (event.type === 'open') sent = true;
           return speechEventsOf(event, sentence, since());
         }),
         catchError((error: unknown) =>

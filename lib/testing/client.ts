@@ -3,6 +3,8 @@
  * is the library's own (validation, timeouts, errors, teardown); only the service is played by the test.
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { fn, isObject, objectProblems, optional, unknownKeyProblems } from '../checks.js';
+import { SisConfigError } from '../errors.js';
 import type { RequestLimits } from '../protocol/request.js';
 import { createSisClient, type SisClient } from '../session/client.js';
 import type { Timeouts } from '../session/options.js';
@@ -57,6 +59,14 @@ export const TESTING_PROJECT_ID = 'test-project';
  * controller.verify();
  */
 export const createTestingClient = (options: TestingClientOptions = {}): TestingClient => {
+  const shape = '{ scheduler?, autoRespond?, timeouts?, limits?, warm? }';
+  const problems = isObject(options)
+    ? [
+        ...unknownKeyProblems(options, ['scheduler', 'autoRespond', 'timeouts', 'limits', 'warm']),
+        ...optional(fn('a function (session) => marbles, { marbles, values } or nothing'))('autoRespond', options.autoRespond),
+      ]
+    : objectProblems('', options, shape);
+  if (problems.length > 0) throw new SisConfigError(problems, 'createTestingClient options');
   const scheduler = options.scheduler ?? asyncScheduler;
   const controller = new Controller(scheduler, options.autoRespond);
   const client = createSisClient({

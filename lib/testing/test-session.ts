@@ -400,6 +400,9 @@ export class FakeSession implements TestSession {
 
   audio(bytesOrCount: Uint8Array | number = 1): this {
     if (bytesOrCount instanceof Uint8Array) return this.now('audio()', { kind: 'binary', data: bytesOrCount });
+    if (!Number.isInteger(bytesOrCount) || bytesOrCount < 1) {
+      throw new Error(`${this.label()}: audio(${String(bytesOrCount)}): give the bytes of a frame, or a count of frames (a positive integer)`);
+    }
     return this.now('audio()', ...Array.from({ length: bytesOrCount }, (): ServerAction => ({ kind: 'binary', data: Uint8Array.from(AUDIO_FRAME) })));
   }
 
@@ -434,6 +437,9 @@ export class FakeSession implements TestSession {
   }
 
   reject(status: number, body = ''): this {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new Error(`${this.label()}: reject(${String(status)}): a rejected handshake is an HTTP error status, 400 to 599`);
+    }
     if (this.state !== 'connecting') {
       throw new Error(`${this.label()}: reject(${status}) is only possible while the handshake is pending, and it is ${this.state}`);
     }

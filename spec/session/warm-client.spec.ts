@@ -14,6 +14,8 @@ import {
   SisProtocolError,
   SisServiceError,
   createSisClient,
+  events$ as oneShotEvents$,
+  synthesize$ as oneShotSynthesize$,
   type SisClientOptions,
   type SisEvent,
   type SpeechChunk,
@@ -62,6 +64,24 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
   });
 
   describe('the warm option', () => {
+    it('is refused by the one-shot synthesize$ and events$, whose client would never be closed', () => {
+      const factory: SisClientOptions['webSocketFactory'] = () => {
+        throw new Error('no socket may be opened');
+      };
+      const options = { endpoint: 'ws://127.0.0.1:9', projectId: 'p', auth: { token: 't' }, warm: { size: 2 }, webSocketFactory: factory } as const;
+      const calls: [string, Observable<unknown>][] = [
+        ['synthesize$', oneShotSynthesize$({ text: 'x' }, options)],
+        ['events$', oneShotEvents$({ text: 'x' }, options)],
+      ];
+      for (const [what, call$] of calls) {
+        let error: unknown;
+        call$.subscribe({ error: (e: unknown) => (error = e) });
+        expect(error, what).to.be.instanceOf(SisConfigError);
+        expect((error as SisConfigError).problems.map((p) => p.path)).to.deep.equal(['warm']);
+        expect((error as SisConfigError).message).to.include(`a one-shot ${what} keeps no warm sockets`);
+      }
+    });
+
     it('accepts a size from 1 to 64 and a positive maxIdleMs (default 15 s)', () => {
       for (const warm of [{ size: 1 }, { size: 64, maxIdleMs: 1 }, { size: 2, maxIdleMs: 15_000 }, { size: 3, maxIdleMs: undefined }, undefined]) {
         expect(warmProblems(warm), JSON.stringify(warm)).to.deep.equal([]);

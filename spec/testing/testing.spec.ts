@@ -6,7 +6,16 @@
 import { expect } from 'chai';
 import { type Observable, Subject, map, of, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { SisConnectionError, SisHandshakeError, SisServiceError, SisTimeoutError, retrySynthesis, type SisError, type SisEvent } from '../../lib/index.js';
+import {
+  SisConfigError,
+  SisConnectionError,
+  SisHandshakeError,
+  SisServiceError,
+  SisTimeoutError,
+  retrySynthesis,
+  type SisError,
+  type SisEvent,
+} from '../../lib/index.js';
 import { createTestingClient, type AutoRespond, type TestingClientOptions } from '../../lib/testing/index.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
@@ -322,6 +331,29 @@ describe('rx-sis-tts/testing', () => {
         expect(session.commands).to.deep.equal([]);
         expect(() => session.request).to.throw('session #0 (realtime) has not sent START yet (closed)');
       });
+    });
+
+    it('reject(status) takes an HTTP error status only, and audio(n) a positive count', () => {
+      scheduler.run(() => {
+        const { client, controller } = testing();
+        client.synthesize$({ text: 'Hello' }).subscribe({ error: () => undefined });
+        const pending = controller.expectOne();
+        for (const status of [200, 101, 600, 401.5])
+          expect(() => pending.reject(status)).to.throw(`reject(${status}): a rejected handshake is an HTTP error status, 400 to 599`);
+        client.synthesize$({ text: 'World' }).subscribe({ error: () => undefined });
+        const session = controller.expectOne('World').start();
+        for (const count of [0, -1, 2.5, Number.NaN])
+          expect(() => session.audio(count)).to.throw(`audio(${count}): give the bytes of a frame, or a count of frames`);
+      });
+    });
+
+    it('createTestingClient refuses unknown options and an autoRespond that is not a function, with a SisConfigError', () => {
+      expect(() => createTestingClient({ autorespond: () => '-s' } as TestingClientOptions)).to.throw(SisConfigError, 'autorespond');
+      expect(() => createTestingClient({ autoRespond: '-s-a-e' } as unknown as TestingClientOptions)).to.throw(
+        SisConfigError,
+        'autoRespond: must be a function',
+      );
+      expect(() => createTestingClient(null as unknown as TestingClientOptions)).to.throw(SisConfigError);
     });
 
     it('reject is refused once the handshake is over', () => {
