@@ -113,7 +113,8 @@ export interface Problem {
   readonly message: string;
 }
 
-const listProblems = (problems: readonly Problem[]): string => problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
+/** Problems as one line: `path: message; path: message` (a problem without a path is its message). */
+export const listProblems = (problems: readonly Problem[]): string => problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
 
 /** The synthesis request is invalid; nothing was sent. `problems` lists every issue found. */
 export class SisRequestError extends SisError {

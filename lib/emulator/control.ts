@@ -11,11 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import type { Problem } from '../errors.js';
+import { listProblems, type Problem } from '../errors.js';
 import { parseJson } from '../protocol/json.js';
 import type { Fault } from './faults.js';
 import { faultProblems } from './options.js';
 import type { EmulatorStats, SessionRecord } from './records.js';
+import { readRequestBody } from './request-body.js';
 
 export const CONTROL_PREFIX = '/__emulator/';
 
@@ -49,27 +50,16 @@ const send = (response: ServerResponse, status: number, body: unknown, headers: 
   response.end(text);
 };
 
-const problemsBody = (problems: readonly Problem[]): { error: string; problems: readonly Problem[] } => ({
-  error: problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; '),
-  problems,
-});
+const problemsBody = (problems: readonly Problem[]): { error: string; problems: readonly Problem[] } => ({ error: listProblems(problems), problems });
 
-/** The request's body, or undefined (and the answer already sent) when it is too large. */
-const readBody = (request: IncomingMessage, response: ServerResponse): Promise<string | undefined> =>
-  new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.once('end', () => {
-      if (size <= MAX_BODY_BYTES) return resolve(Buffer.concat(chunks).toString('utf8'));
-      send(response, 413, { error: `the body must be at most ${MAX_BODY_BYTES} bytes` });
-      resolve(undefined);
-    });
-    request.once('error', () => resolve(undefined));
-  });
+/** The request's body, or undefined when it was answered already (413) or broke off (the response destroyed). */
+const readBody = async (request: IncomingMessage, response: ServerResponse): Promise<string | undefined> => {
+  const body = await readRequestBody(request, MAX_BODY_BYTES);
+  if (body === 'failed') response.destroy();
+  else if (body === 'too-large') send(response, 413, { error: `the body must be at most ${MAX_BODY_BYTES} bytes` });
+  else return body.text;
+  return undefined;
+};
 
 /** POST /faults: one fault or a list, all checked before any is queued. */
 const injectFaults = async (target: ControlTarget, request: IncomingMessage, response: ServerResponse): Promise<void> => {

@@ -11,6 +11,7 @@ import * as t from 'io-ts';
 import { check, isIntegerIn } from '../checks.js';
 import { SisConfigError } from '../errors.js';
 import { parseJson } from '../protocol/json.js';
+import { readRequestBody } from './request-body.js';
 
 const httpErrorStatus = check('an HTTP error status from 400 to 599', isIntegerIn(400, 599));
 
@@ -139,17 +140,11 @@ export const iamService = (settings: IamSettings): IamService => {
       return send(response, 405, errorBody(405, '405', 'The method is not allowed for the requested URL.'), { allow: 'POST' });
     }
     requests++;
-    const parts: Buffer[] = [];
-    let size = 0;
-    request.on('data', (part: Buffer) => {
-      size += part.length;
-      if (size <= MAX_BODY_BYTES) parts.push(part);
+    void readRequestBody(request, MAX_BODY_BYTES).then((body) => {
+      if (body === 'failed') return response.destroy();
+      if (body === 'too-large') return send(response, 413, errorBody(413, '413', 'The request body is too large.'));
+      answer(response, body.text);
     });
-    request.once('end', () => {
-      if (size > MAX_BODY_BYTES) return send(response, 413, errorBody(413, '413', 'The request body is too large.'));
-      answer(response, Buffer.concat(parts).toString('utf8'));
-    });
-    request.once('error', () => response.destroy());
   };
 
   const isValidToken = (token: string): boolean => {

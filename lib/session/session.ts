@@ -11,15 +11,16 @@
  * does not allow) errors at once. Whatever the way out, the teardown closes the socket and clears
  * every timer: it is the single place where resources are released.
  */
-import { Observable, Subscription, isObservable, type SchedulerAction, type Subscriber } from 'rxjs';
+import { Observable, Subscription, isObservable, type Subscriber } from 'rxjs';
 import { SisConfigError, SisConnectionError, type SisError, SisProtocolError, SisServiceError, SisTimeoutError } from '../errors.js';
 import { decodeServerFrame } from '../protocol/decode.js';
 import { resolveRequest, toStartCommand } from '../protocol/request.js';
 import type { ErrorResponse, ResultResponse } from '../protocol/wire.js';
 import type { TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
 import type { SisEvent, SubtitleWord } from './events.js';
-import type { SessionConfig, Timeouts } from './options.js';
+import type { SessionConfig } from './options.js';
 import { SocketOpener, type OpeningSession } from './socket-opener.js';
+import { SessionTimers, type TimedSession, type TimerName } from './timers.js';
 
 type State =
   | { readonly name: 'connecting' }
@@ -32,24 +33,7 @@ const CONNECTING: State = { name: 'connecting' };
 const AWAITING_START: State = { name: 'awaiting-start' };
 const DONE: State = { name: 'done' };
 
-type TimerName = keyof Timeouts;
-
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-
-// Module-level timer bodies: a session's timers carry it as their state instead of a closure each.
-function fireTimeout(this: SchedulerAction<TimerState>, timer?: TimerState): void {
-  timer?.session.timedOut(timer.name);
-}
-// Re-armed lazily: a frame only records its time, the idle timer checks the gap when it fires.
-function checkIdle(this: SchedulerAction<TimerState>, timer?: TimerState): void {
-  const left = timer?.session.idleLeft() ?? 0;
-  if (timer === undefined || left <= 0) timer?.session.timedOut('idle');
-  else this.schedule(timer, left);
-}
-interface TimerState {
-  readonly session: Session;
-  readonly name: TimerName;
-}
 
 const subtitleWords = (frame: ResultResponse): SubtitleWord[] =>
   frame.result.map((item) => ({
@@ -99,7 +83,7 @@ export const events$ = (request: unknown, config: SessionConfig, call: SessionCa
  * are shared by all of them. It is the socket's listener, so the data path reads top to bottom:
  * begin → credentials → connect → open (START) → message → text/audio → end, error or teardown.
  */
-class Session implements OpeningSession {
+class Session implements OpeningSession, TimedSession {
   private state: State = CONNECTING;
   private socketOpen = false;
   private socketClosed = false;
@@ -113,7 +97,7 @@ class Session implements OpeningSession {
   private paused = false;
   private openReported = false;
   private readonly resources = new Subscription();
-  private readonly timers = new Map<TimerName, Subscription>();
+  private readonly timers: SessionTimers;
   private readonly opener: SocketOpener;
 
   constructor(
@@ -124,6 +108,7 @@ class Session implements OpeningSession {
     this.subscribedAt = config.scheduler.now();
     this.lastFrameAt = this.subscribedAt;
     this.opener = new SocketOpener(config, config.url, this, this.resources);
+    this.timers = new SessionTimers(config.scheduler, config.timeouts, this);
   }
 
   private get socket(): WebSocketLike | undefined {
@@ -139,8 +124,8 @@ class Session implements OpeningSession {
   }
 
   begin(paused$: Observable<boolean> | undefined): void {
-    this.startTimer('total', this.config.timeouts.total);
-    this.startTimer('connect', this.config.timeouts.connect);
+    this.timers.start('total');
+    this.timers.start('connect');
     if (paused$ !== undefined) {
       this.resources.add(paused$.subscribe({ next: (value) => this.setPaused(value), error: () => this.setPaused(false) }));
     }
@@ -153,14 +138,14 @@ class Session implements OpeningSession {
     if (this.state.name !== 'connecting' || this.socket === undefined) return;
     this.socketOpen = true;
     this.connectMs = this.since();
-    this.stopTimer('connect');
+    this.timers.stop('connect');
     this.state = AWAITING_START;
     try {
       this.socket.send(this.startCommand);
     } catch (cause) {
       return this.fail(new SisConnectionError('could not send the START command', { cause }));
     }
-    if (!this.paused) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
+    if (!this.paused) this.timers.start('firstAudio');
     // After a transparent reconnect the session was open already: it says so once.
     if (this.openReported) return;
     this.openReported = true;
@@ -176,8 +161,8 @@ class Session implements OpeningSession {
     this.state = CONNECTING;
     this.socketOpen = false;
     this.socketClosed = false;
-    this.stopTimer('firstAudio');
-    this.startTimer('connect', this.config.timeouts.connect);
+    this.timers.stop('firstAudio');
+    this.timers.start('connect');
     this.opener.reconnect();
     return true;
   }
@@ -220,8 +205,8 @@ class Session implements OpeningSession {
     if (state.name !== 'streaming') return this.violation('audio arrived before the START response');
     if (this.chunks === 0) {
       this.firstAudioMs = this.since();
-      this.stopTimer('firstAudio');
-      if (!this.paused) this.startTimer('idle', this.config.timeouts.idle);
+      this.timers.stop('firstAudio');
+      if (!this.paused) this.timers.start('idle');
     }
     const chunk = { data, index: this.chunks, offset: this.bytes, traceId: state.traceId };
     this.chunks += 1;
@@ -249,9 +234,9 @@ class Session implements OpeningSession {
         if (state.name === 'failing') return;
         // END/ERROR may follow with the rest of the story; wait for it, briefly.
         this.state = { name: 'failing', error: response, traceId: response.trace_id ?? this.traceId() };
-        this.stopTimer('firstAudio');
-        this.stopTimer('idle');
-        return this.startTimer('errorGrace', this.config.timeouts.errorGrace);
+        this.timers.stop('firstAudio');
+        this.timers.stop('idle');
+        return this.timers.start('errorGrace');
       case 'FATAL_ERROR':
         return this.fail(
           new SisServiceError({
@@ -287,25 +272,15 @@ class Session implements OpeningSession {
     this.paused = value;
     if (value) {
       this.socket?.pause?.();
-      this.stopTimer('firstAudio');
-      this.stopTimer('idle');
+      this.timers.stop('firstAudio');
+      this.timers.stop('idle');
       return;
     }
     this.socket?.resume?.();
     this.lastFrameAt = this.config.scheduler.now();
     const { name } = this.state;
-    if (name === 'awaiting-start' || (name === 'streaming' && this.chunks === 0)) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
-    else if (name === 'streaming') this.startTimer('idle', this.config.timeouts.idle);
-  }
-
-  private startTimer(name: TimerName, ms: number): void {
-    this.stopTimer(name);
-    if (ms !== Infinity) this.timers.set(name, this.config.scheduler.schedule(name === 'idle' ? checkIdle : fireTimeout, ms, { session: this, name }));
-  }
-
-  private stopTimer(name: TimerName): void {
-    this.timers.get(name)?.unsubscribe();
-    this.timers.delete(name);
+    if (name === 'awaiting-start' || (name === 'streaming' && this.chunks === 0)) this.timers.start('firstAudio');
+    else if (name === 'streaming') this.timers.start('idle');
   }
 
   /** Milliseconds of idle time left before the idle timeout fires. */
@@ -314,7 +289,6 @@ class Session implements OpeningSession {
   }
 
   timedOut(name: TimerName): void {
-    this.timers.delete(name);
     const { state } = this;
     // errorGrace ends a failing session; `total` may too, and then the service's error is the one to report.
     if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId));
@@ -352,7 +326,6 @@ class Session implements OpeningSession {
   teardown(): void {
     this.state = DONE;
     this.resources.unsubscribe();
-    for (const timer of this.timers.values()) timer.unsubscribe();
     this.timers.clear();
     const { socket } = this;
     this.opener.release();

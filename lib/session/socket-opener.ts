@@ -45,7 +45,6 @@ export class SocketOpener {
   private pooled: Taken | undefined;
   private credentialsRefreshed = false;
   /** The socket came warm from the client's pool (and has not been replaced by a fresh one). */
-  private fromPool = false;
   private reconnected = false;
 
   constructor(
@@ -61,11 +60,10 @@ export class SocketOpener {
    * once), else credentials and a fresh socket.
    */
   open(): void {
-    const pool = this.reconnected ? undefined : this.config.pools?.get(this.url);
+    const pool = this.config.pools?.get(this.url);
     const taken = pool?.take(this.session);
     if (taken === undefined) return this.connectFresh();
     this.pooled = taken;
-    this.fromPool = true;
     if (!taken.open) return; // still connecting: its onOpen reaches the session
     if (this.session.isPaused()) taken.socket()?.pause?.();
     this.session.onOpen();
@@ -89,12 +87,11 @@ export class SocketOpener {
    * {@link reconnect}); false if this socket was not warm, or the reconnect was used already.
    */
   canReconnect(): boolean {
-    return this.fromPool && !this.reconnected;
+    return this.pooled !== undefined && !this.reconnected;
   }
 
   reconnect(): void {
     this.reconnected = true;
-    this.fromPool = false;
     // The old socket's late events, if its factory sends any, must not reach the session any more.
     this.pooled?.release();
     this.pooled = undefined;
@@ -164,7 +161,6 @@ export class SocketOpener {
     // The old socket's late events, if its factory sends any, must not reach the session any more.
     this.pooled?.release();
     this.pooled = undefined;
-    this.fromPool = false;
     this.fresh = undefined;
     invalidate();
     this.connectFresh();

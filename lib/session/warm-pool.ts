@@ -183,36 +183,37 @@ export class WarmPool {
   take(owner: OpeningSession): Taken | undefined {
     const now = this.config.scheduler.now();
     for (let slot = this.warm.pop(); slot !== undefined; slot = this.warm.pop()) {
-      if (slot.state !== 'warm') continue;
       // The expiry timer may not have run yet (a busy event loop): the age is checked again here.
       if (now - slot.openedAt >= this.maxIdleMs) {
         this.expire(slot);
         continue;
       }
-      this.slots.delete(slot);
-      slot.state = 'taken';
-      slot.owner = owner;
       slot.expiry?.unsubscribe();
       slot.socket?.ref?.();
-      this.counts.hits += 1;
       // No refill here: the taker sends START first, then calls refill() (a connect started now would
       // delay that START by the time it takes to create a socket).
-      return { open: true, socket: () => slot.socket, release: () => releaseSlot(slot) };
+      return this.hand(slot, owner, true);
     }
     const connecting = this.adoptConnecting ? this.oldestConnecting() : undefined;
     if (connecting !== undefined) {
       // Its connect started before this session's would: the session waits for it instead.
-      this.slots.delete(connecting);
-      connecting.state = 'taken';
-      connecting.owner = owner;
       if (owner.isPaused()) connecting.socket?.pause?.();
-      this.counts.hits += 1;
+      const taken = this.hand(connecting, owner, false);
       this.refill();
-      return { open: false, socket: () => connecting.socket, release: () => releaseSlot(connecting) };
+      return taken;
     }
     this.counts.misses += 1;
     this.refill();
     return undefined;
+  }
+
+  /** Gives a slot to its session for good: it no longer counts against `size`. */
+  private hand(slot: Slot, owner: OpeningSession, open: boolean): Taken {
+    this.slots.delete(slot);
+    slot.state = 'taken';
+    slot.owner = owner;
+    this.counts.hits += 1;
+    return { open, socket: () => slot.socket, release: () => releaseSlot(slot) };
   }
 
   private oldestConnecting(): Slot | undefined {
@@ -229,7 +230,7 @@ export class WarmPool {
     });
   }
 
-  stats(): Omit<WarmStats, 'backoffMs'> & { backoffMs: number } {
+  stats(): WarmStats {
     return { warm: this.warm.length, connecting: this.slots.size - this.warm.length, ...this.counts };
   }
 

@@ -12,14 +12,14 @@
  * The teardown closes the socket, unsubscribes `text$` and clears every timer.
  */
 import { isRight } from 'fp-ts/lib/Either.js';
-import { Observable, Subscription, type SchedulerAction, type Subscriber } from 'rxjs';
+import { Observable, Subscription, type Subscriber } from 'rxjs';
 import { SisConnectionError, SisError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError } from '../errors.js';
 import { decodeServerFrame } from '../protocol/decode.js';
-import { parseJson } from '../protocol/json.js';
 import { codePointLength } from '../protocol/rules.js';
 import { EventResponse, STREAMING_TOTAL_LIMIT, type StreamingStartCommand } from '../protocol/streaming.js';
 import type { SessionConfig } from '../session/options.js';
 import { SocketOpener, type OpeningSession } from '../session/socket-opener.js';
+import { SessionTimers, type TimedSession, type TimerName } from '../session/timers.js';
 import type { TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
 import type { SentenceRef, SpeechEvent } from './events.js';
 import type { SpeakPlan } from './options.js';
@@ -30,21 +30,6 @@ type State =
   | { readonly name: 'awaiting-start' }
   | { readonly name: 'streaming'; readonly traceId: string }
   | { readonly name: 'done' };
-
-type TimerName = 'connect' | 'firstAudio' | 'idle' | 'total';
-
-interface TimerState {
-  readonly session: StreamingSpeech;
-  readonly name: TimerName;
-}
-function fireTimeout(this: SchedulerAction<TimerState>, timer?: TimerState): void {
-  timer?.session.timedOut(timer.name);
-}
-function checkIdle(this: SchedulerAction<TimerState>, timer?: TimerState): void {
-  const left = timer?.session.idleLeft() ?? 0;
-  if (timer === undefined || left <= 0) timer?.session.timedOut('idle');
-  else this.schedule(timer, left);
-}
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
@@ -57,7 +42,7 @@ export const streamingSpeech$ = (text$: Observable<unknown>, plan: SpeakPlan & {
   });
 
 /** One subscription's streaming session; the socket's listener, so the data path reads top to bottom. */
-class StreamingSpeech implements OpeningSession {
+class StreamingSpeech implements OpeningSession, TimedSession {
   private state: State = { name: 'connecting' };
   private socketOpen = false;
   private socketClosed = false;
@@ -78,7 +63,7 @@ class StreamingSpeech implements OpeningSession {
   private readonly subscribedAt: number;
   private lastFrameAt: number;
   private readonly resources = new Subscription();
-  private readonly timers = new Map<TimerName, Subscription>();
+  private readonly timers: SessionTimers;
   private readonly opener: SocketOpener;
 
   constructor(
@@ -89,6 +74,7 @@ class StreamingSpeech implements OpeningSession {
     this.subscribedAt = config.scheduler.now();
     this.lastFrameAt = this.subscribedAt;
     this.opener = new SocketOpener(config, config.streamingUrl, this, this.resources);
+    this.timers = new SessionTimers(config.scheduler, config.timeouts, this);
   }
 
   private get socket(): WebSocketLike | undefined {
@@ -104,8 +90,8 @@ class StreamingSpeech implements OpeningSession {
   }
 
   begin(text$: Observable<unknown>): void {
-    this.startTimer('total', this.config.timeouts.total);
-    this.startTimer('connect', this.config.timeouts.connect);
+    this.timers.start('total');
+    this.timers.start('connect');
     const { paused$ } = this.plan;
     if (paused$ !== undefined) this.resources.add(paused$.subscribe({ next: (value) => this.setPaused(value), error: () => this.setPaused(false) }));
     this.resources.add(
@@ -182,11 +168,11 @@ class StreamingSpeech implements OpeningSession {
   onOpen(): void {
     if (this.state.name !== 'connecting' || this.socket === undefined) return;
     this.socketOpen = true;
-    this.stopTimer('connect');
+    this.timers.stop('connect');
     this.state = { name: 'awaiting-start' };
     if (!this.sendCommand({ command: 'START', text_pieces: 'MULTI', config: this.plan.config })) return;
     // The START response should come at once; the first audio's limit bounds the wait for it.
-    if (!this.paused) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
+    if (!this.paused) this.timers.start('firstAudio');
     for (const sentence of this.queued.splice(0)) this.send(sentence);
     if (this.inputDone) this.sendEnd();
   }
@@ -203,8 +189,8 @@ class StreamingSpeech implements OpeningSession {
     this.endSent = false;
     for (const sentence of this.unconfirmed) this.sentChars -= codePointLength(sentence.text);
     this.queued.unshift(...this.unconfirmed.splice(0));
-    this.stopTimer('firstAudio');
-    this.startTimer('connect', this.config.timeouts.connect);
+    this.timers.stop('firstAudio');
+    this.timers.start('connect');
     this.opener.reconnect();
     return true;
   }
@@ -239,8 +225,8 @@ class StreamingSpeech implements OpeningSession {
     if (state.name !== 'streaming') return this.violation('audio arrived before the START response');
     if (this.chunks === 0) this.firstAudioMs = this.since();
     if (this.endSent && !this.paused) {
-      this.stopTimer('firstAudio');
-      if (!this.timers.has('idle')) this.startTimer('idle', this.config.timeouts.idle);
+      this.timers.stop('firstAudio');
+      if (!this.timers.has('idle')) this.timers.start('idle');
     }
     const chunk = { data, index: this.chunks, offset: this.bytes, traceId: state.traceId, sentence: undefined };
     this.chunks += 1;
@@ -249,12 +235,15 @@ class StreamingSpeech implements OpeningSession {
   }
 
   private onText(text: string): void {
-    const event = EventResponse.decode(parseJson(text));
-    if (isRight(event)) return this.onEvent(event.right.event, event.right.trace_id);
     const decoded = decodeServerFrame(text);
     if (decoded._tag === 'Left') return this.violation(decoded.left);
     const frame = decoded.right;
-    if (!frame.known) return this.subscriber.next({ type: 'unknown', respType: frame.respType, frame: frame.frame });
+    if (!frame.known) {
+      // EVENT is the streaming API's own frame: the real-time decoder leaves it as unknown, already parsed.
+      const event = frame.respType === 'EVENT' ? EventResponse.decode(frame.frame) : undefined;
+      if (event !== undefined && isRight(event)) return this.onEvent(event.right.event, event.right.trace_id);
+      return this.subscriber.next({ type: 'unknown', respType: frame.respType, frame: frame.frame });
+    }
     const { response } = frame;
     const { state } = this;
     switch (response.resp_type) {
@@ -262,7 +251,7 @@ class StreamingSpeech implements OpeningSession {
         if (state.name !== 'awaiting-start') return this.violation('a second START response');
         this.state = { name: 'streaming', traceId: response.trace_id };
         this.unconfirmed.length = 0;
-        this.stopTimer('firstAudio');
+        this.timers.stop('firstAudio');
         if (this.endSent && !this.paused) this.armAudioTimer();
         return this.subscriber.next({ type: 'start', traceId: response.trace_id, sentence: undefined, elapsedMs: this.since() });
       case 'RESULT':
@@ -314,10 +303,10 @@ class StreamingSpeech implements OpeningSession {
 
   /** Once END is sent: the first audio's limit until audio flows, then the idle limit between frames. */
   private armAudioTimer(): void {
-    if (this.state.name === 'awaiting-start') return this.startTimer('firstAudio', this.config.timeouts.firstAudio);
+    if (this.state.name === 'awaiting-start') return this.timers.start('firstAudio');
     if (this.state.name !== 'streaming') return;
-    if (this.chunks === 0) this.startTimer('firstAudio', this.config.timeouts.firstAudio);
-    else this.startTimer('idle', this.config.timeouts.idle);
+    if (this.chunks === 0) this.timers.start('firstAudio');
+    else this.timers.start('idle');
   }
 
   private setPaused(value: boolean): void {
@@ -325,8 +314,8 @@ class StreamingSpeech implements OpeningSession {
     this.paused = value;
     if (value) {
       this.socket?.pause?.();
-      this.stopTimer('firstAudio');
-      this.stopTimer('idle');
+      this.timers.stop('firstAudio');
+      this.timers.stop('idle');
       return;
     }
     this.socket?.resume?.();
@@ -334,22 +323,13 @@ class StreamingSpeech implements OpeningSession {
     if (this.state.name === 'awaiting-start' || this.endSent) this.armAudioTimer();
   }
 
-  private startTimer(name: TimerName, ms: number): void {
-    this.stopTimer(name);
-    if (ms !== Infinity) this.timers.set(name, this.config.scheduler.schedule(name === 'idle' ? checkIdle : fireTimeout, ms, { session: this, name }));
-  }
-
-  private stopTimer(name: TimerName): void {
-    this.timers.get(name)?.unsubscribe();
-    this.timers.delete(name);
-  }
-
   idleLeft(): number {
     return this.config.timeouts.idle - (this.config.scheduler.now() - this.lastFrameAt);
   }
 
   timedOut(name: TimerName): void {
-    this.timers.delete(name);
+    // errorGrace belongs to the real-time session: this speech never starts it.
+    if (name === 'errorGrace') return;
     this.fail(new SisTimeoutError(name, this.config.timeouts[name], this.traceId()));
   }
 
@@ -381,7 +361,6 @@ class StreamingSpeech implements OpeningSession {
   teardown(): void {
     this.state = { name: 'done' };
     this.resources.unsubscribe();
-    for (const timer of this.timers.values()) timer.unsubscribe();
     this.timers.clear();
     this.queued.length = 0;
     const { socket } = this;
