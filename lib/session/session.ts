@@ -225,6 +225,7 @@ class Session implements OpeningSession, TimedSession {
       case 'START':
         if (state.name !== 'awaiting-start') return this.violation('a second START response');
         this.state = { name: 'streaming', traceId: response.trace_id };
+        this.opener.started();
         return this.subscriber.next({ type: 'start', traceId: response.trace_id, elapsedMs: this.since() });
       case 'RESULT':
         if (state.name === 'failing') return;

@@ -46,6 +46,8 @@ export class SocketOpener {
   private credentialsRefreshed = false;
   /** The socket came warm from the client's pool (and has not been replaced by a fresh one). */
   private reconnected = false;
+  /** A warm socket was taken and its replacement not yet asked for (see {@link started}). */
+  private refillDue = false;
 
   constructor(
     private readonly config: SessionConfig,
@@ -67,13 +69,22 @@ export class SocketOpener {
     if (!taken.open) return; // still connecting: its onOpen reaches the session
     if (this.session.isPaused()) taken.socket()?.pause?.();
     this.session.onOpen();
-    // START is on its way: only now does the pool replace the socket taken.
-    pool?.refill();
+    // The pool replaces the socket taken once the START response is in (or the session is over): a
+    // connect started now would compete with START on its way out and with the service's answer.
+    this.refillDue = true;
+  }
+
+  /** The START response came: the pool may now replace the warm socket this session took. */
+  started(): void {
+    if (!this.refillDue) return;
+    this.refillDue = false;
+    this.config.pools?.get(this.url)?.refill();
   }
 
   /** The session is over: a pooled connect it was waiting for is abandoned (the session closes any socket itself). */
   release(): void {
     this.pooled?.release();
+    this.started();
   }
 
   /** The socket once the factory has returned it (not yet open), or the one taken from the pool. */

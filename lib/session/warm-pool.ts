@@ -12,8 +12,8 @@
  * A taken socket whose first frame is the server's idle close (it crossed the START) is reported to
  * its session as a close, which the session answers with its one transparent reconnect.
  *
- * After each take, and after each socket leaves, the pool refills in the background to `size`
- * (warm + connecting). Idle warm sockets and the pool's timers do not keep a Node process alive.
+ * After each take (once the taker has its START response, or is over), and after each socket
+ * leaves, the pool refills in the background to `size` (warm + connecting). Idle warm sockets and the pool's timers do not keep a Node process alive.
  */
 import { asyncScheduler, Subscription, type SchedulerLike } from 'rxjs';
 import { isRight } from 'fp-ts/lib/Either.js';
@@ -177,7 +177,7 @@ export class WarmPool {
 
   /**
    * A warm socket for `owner`, which from now on gets its events (the socket is already open: the
-   * owner proceeds as after `onOpen`, then calls {@link refill}); with `adoptConnecting`, one still
+   * owner proceeds as after `onOpen`, then calls {@link refill} once START is answered); with `adoptConnecting`, one still
    * connecting (its `onOpen` reaches the owner); undefined when none is ready (a miss: connect yourself).
    */
   take(owner: OpeningSession): Taken | undefined {
@@ -190,8 +190,8 @@ export class WarmPool {
       }
       slot.expiry?.unsubscribe();
       slot.socket?.ref?.();
-      // No refill here: the taker sends START first, then calls refill() (a connect started now would
-      // delay that START by the time it takes to create a socket).
+      // No refill here: the taker sends START first and calls refill() once it is answered (a connect
+      // started now would delay that START, and compete with the service's answer, for a fresh socket).
       return this.hand(slot, owner, true);
     }
     const connecting = this.adoptConnecting ? this.oldestConnecting() : undefined;

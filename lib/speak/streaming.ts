@@ -250,6 +250,7 @@ class StreamingSpeech implements OpeningSession, TimedSession {
       case 'START':
         if (state.name !== 'awaiting-start') return this.violation('a second START response');
         this.state = { name: 'streaming', traceId: response.trace_id };
+        this.opener.started();
         this.unconfirmed.length = 0;
         this.timers.stop('firstAudio');
         if (this.endSent && !this.paused) this.armAudioTimer();

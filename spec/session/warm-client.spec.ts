@@ -306,7 +306,8 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
         expect(sockets.filter((_, i) => i !== taken).map((socket) => socket.endedBy)).to.deep.equal(sockets.slice(1).map(() => []));
         expect(starts()[taken]).to.equal(1);
         expect(starts().reduce((sum, n) => sum + n, 0)).to.equal(2);
-        expect(createdAt).to.deep.equal([...Array.from({ length: SIZE }, () => 0), take, later]);
+        // The cancelled session's socket is replaced when it ends; the later one's once its START is answered (after the last frame run).
+        expect(createdAt).to.deep.equal([...Array.from({ length: SIZE }, () => 0), cancelAt]);
         expect(client.stats()).to.deep.include({ hits: 2, misses: 0 });
       });
     });
@@ -349,9 +350,9 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
           at(TAKE, () => client.events$({ text: '你好' }).subscribe(session.observer));
           scheduler.maxFrames = LIFE_MS - 1;
           flush();
-          // The pool's socket, its refill, the reconnect.
-          expect(createdAt).to.deep.equal([0, TAKE, LOST]);
-          expect(commands(sockets[2]?.sent ?? [])).to.deep.equal(commands(sockets[0]?.sent ?? []));
+          // The pool's socket, the reconnect, and the refill once the reconnected session's START is answered.
+          expect(createdAt).to.deep.equal([0, LOST, LOST + HANDSHAKE_MS + START_MS]);
+          expect(commands(sockets[1]?.sent ?? [])).to.deep.equal(commands(sockets[0]?.sent ?? []));
           expect(commands(sockets[0]?.sent ?? [])).to.have.length(1);
           expect(sockets[0]?.endedBy).to.deep.equal(closedByClient ? [{ how: 'close', code: 1000, at: LOST }] : []);
           const done = LOST + HANDSHAKE_MS + END_MS;
@@ -362,9 +363,9 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
             [done, 'end'],
           ]);
           expect(session.ended).to.deep.equal([{ at: done, how: 'complete' }]);
-          expect(sockets[2]?.endedBy).to.deep.equal([{ how: 'close', code: 1000, at: done }]);
+          expect(sockets[1]?.endedBy).to.deep.equal([{ how: 'close', code: 1000, at: done }]);
           // The session's own socket: never let go of.
-          expect(holds[2]).to.deep.equal([]);
+          expect(holds[1]).to.deep.equal([]);
           expect(client.stats()).to.deep.include({ hits: 1, misses: 0, lost: 0 });
         });
       });
@@ -380,8 +381,8 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
         at(TAKE, () => client.synthesize$({ text: 'x' }).subscribe());
         scheduler.maxFrames = LIFE_MS - 1;
         flush();
-        expect(createdAt).to.deep.equal([0, 0, TAKE, LOST]);
-        expect(starts()).to.deep.equal([0, 1, 0, 1]);
+        expect(createdAt).to.deep.equal([0, 0, LOST, LOST + HANDSHAKE_MS + START_MS]);
+        expect(starts()).to.deep.equal([0, 1, 1, 0]);
         expect(client.stats()).to.deep.include({ warm: SIZE, hits: 1 });
         expect(sockets[0]?.endedBy).to.deep.equal([]);
       });
@@ -389,7 +390,7 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
 
     it('fails with SisConnectionError when the fresh socket is lost the same way: one reconnect only', () => {
       scheduler.run(({ expectObservable, flush }) => {
-        const reconnect = 2;
+        const reconnect = 1;
         const reconnectLost = LOST + HANDSHAKE_MS + 1;
         const { client, sockets } = warmSetup(
           scheduler,
@@ -403,8 +404,9 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
         );
         scheduler.maxFrames = LIFE_MS - 1;
         flush();
-        expect(sockets).to.have.length(reconnect + 1);
-        expect(sockets.map((socket) => commands(socket.sent).length)).to.deep.equal([1, 0, 1]);
+        // The pool's socket, the reconnect, and the refill once the session is over.
+        expect(sockets).to.have.length(reconnect + 2);
+        expect(sockets.map((socket) => commands(socket.sent).length)).to.deep.equal([1, 1, 0]);
       });
     });
 
@@ -496,9 +498,9 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
     ] as const) {
       it(`does the same for speak$ with api 'streaming' when the warm socket ${what}: START and the pieces sent before the START response go again on the fresh socket`, () => {
         scheduler.run(({ cold, expectObservable, flush }) => {
-          // Socket 0 is the real-time pool's, 1 the streaming pool's (prewarmed), 2 its refill, 3 the reconnect.
+          // Socket 0 is the real-time pool's, 1 the streaming pool's (prewarmed), 2 the reconnect, 3 the refill once START is answered.
           const warmStreaming = 1;
-          const reconnect = 3;
+          const reconnect = 2;
           const take = HANDSHAKE_MS + 1;
           // Pieces: a assembled at take + 3 (when b begins), b at take + 6 (when text$ completes); the socket is lost between.
           const text$ = cold('-a-b--|', { a: '你好。', b: '世界！' });
@@ -520,7 +522,7 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
           );
           scheduler.maxFrames = LIFE_MS - 1;
           flush();
-          expect(createdAt).to.deep.equal([0, 0, take, lostAt]);
+          expect(createdAt).to.deep.equal([0, 0, lostAt, lostAt + HANDSHAKE_MS + START_MS]);
           expect(sockets.map((socket) => socket.request.url).slice(warmStreaming)).to.deep.equal([STREAMING_URL, STREAMING_URL, STREAMING_URL]);
           const start = commands(sockets[warmStreaming]?.sent ?? [])[0];
           expect(commands(sockets[warmStreaming]?.sent ?? [])).to.deep.equal([start, { command: 'MSG', text: '你好。' }]);
@@ -538,7 +540,7 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
     it("sends END again too when it went out on the lost socket (speak$ with api 'streaming', text complete at once)", () => {
       scheduler.run(({ expectObservable, flush }) => {
         const warmStreaming = 1;
-        const reconnect = 3;
+        const reconnect = 2;
         const take = HANDSHAKE_MS + 1;
         const lostAt = take + 1;
         const { client, sockets } = warmSetup(
@@ -566,7 +568,7 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
     it("fails speak$ with api 'streaming' with SisConnectionError on a second loss", () => {
       scheduler.run(({ cold, expectObservable, flush }) => {
         const warmStreaming = 1;
-        const reconnect = 3;
+        const reconnect = 2;
         const take = HANDSHAKE_MS + 1;
         const lostAt = take + 1;
         const reconnectLost = lostAt + HANDSHAKE_MS + 1;
@@ -586,7 +588,8 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
         );
         scheduler.maxFrames = LIFE_MS - 1;
         flush();
-        expect(sockets).to.have.length(reconnect + 1);
+        // The refill once the speech is over.
+        expect(sockets).to.have.length(reconnect + 2);
       });
     });
   });

@@ -78,13 +78,13 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
         at(first, speak);
         atEnd(first, () => seen.push(client.stats()));
         at(second, speak);
-        atEnd(second, () => seen.push(client.stats()));
+        atEnd(second + START_MS, () => seen.push(client.stats()));
         scheduler.maxFrames = LIFE_MS - 1;
         flush();
         const streaming = sockets.flatMap((socket, i) => (socket.request.url === STREAMING_URL ? [i] : []));
-        // At the first speech: the pool's SIZE, then the speech's own; at the second, the refill.
+        // At the first speech: the pool's SIZE, then the speech's own; at the second, once START is answered, the refill.
         expect(streaming).to.deep.equal(Array.from({ length: SIZE + 2 }, (_, i) => SIZE + i));
-        expect(streaming.map((i) => createdAt[i])).to.deep.equal([...Array.from({ length: SIZE + 1 }, () => first), second]);
+        expect(streaming.map((i) => createdAt[i])).to.deep.equal([...Array.from({ length: SIZE + 1 }, () => first), second + START_MS]);
         // The fresh socket and the youngest warm one (the last of the pool's) carried a speech each.
         expect(streaming.map((i) => starts()[i])).to.deep.equal([...Array.from({ length: SIZE - 1 }, () => 0), 1, 1, 0]);
         expect(seen).to.deep.equal([stats({ warm: SIZE, connecting: SIZE, misses: 1 }), stats({ warm: 2 * SIZE - 1, connecting: 1, misses: 1, hits: 1 })]);
@@ -111,7 +111,7 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
   });
 
   describe('taking', () => {
-    it('gives a session a warm socket: no new socket for it, START at once, the open event with connectMs 0, a hit, and a refill in the background', () => {
+    it('gives a session a warm socket: no new socket for it, START at once, the open event with connectMs 0, a hit, and a refill in the background once START is answered', () => {
       scheduler.run(({ expectObservable, flush }) => {
         const { client, sockets, createdAt, atEnd, starts } = warmSetup(scheduler);
         const take = HANDSHAKE_MS + 10;
@@ -125,16 +125,20 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
           } satisfies Record<string, SisEvent>,
         );
         const seen: { at: number; stats: WarmStats; sent: number[] }[] = [];
-        for (const frame of [take, take + HANDSHAKE_MS]) atEnd(frame, () => seen.push({ at: frame, stats: client.stats(), sent: starts() }));
+        const refill = take + START_MS;
+        for (const frame of [take, refill, refill + HANDSHAKE_MS]) atEnd(frame, () => seen.push({ at: frame, stats: client.stats(), sent: starts() }));
         scheduler.maxFrames = LIFE_MS - 1;
         flush();
         // The youngest of the sockets warmed together is the last one opened.
         const taken = SIZE - 1;
+        const idle = Array.from({ length: taken }, () => 0);
+        // The replacement is asked for once START is answered, not while START is on its way.
         expect(seen).to.deep.equal([
-          { at: take, stats: stats({ warm: SIZE - 1, connecting: 1, hits: 1 }), sent: [...Array.from({ length: taken }, () => 0), 1, 0] },
-          { at: take + HANDSHAKE_MS, stats: stats({ warm: SIZE, hits: 1 }), sent: [...Array.from({ length: taken }, () => 0), 1, 0] },
+          { at: take, stats: stats({ warm: SIZE - 1, hits: 1 }), sent: [...idle, 1] },
+          { at: refill, stats: stats({ warm: SIZE - 1, connecting: 1, hits: 1 }), sent: [...idle, 1, 0] },
+          { at: refill + HANDSHAKE_MS, stats: stats({ warm: SIZE, hits: 1 }), sent: [...idle, 1, 0] },
         ]);
-        expect(createdAt).to.deep.equal([...Array.from({ length: SIZE }, () => 0), take]);
+        expect(createdAt).to.deep.equal([...Array.from({ length: SIZE }, () => 0), refill]);
         expect(sockets[taken]?.endedBy).to.deep.equal([{ how: 'close', code: 1000, at: take + END_MS }]);
       });
     });
@@ -144,12 +148,12 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
         const { client, holds, at } = warmSetup(scheduler);
         const take = HANDSHAKE_MS + 1;
         at(take, () => client.synthesize$({ text: 'x' }).subscribe());
-        scheduler.maxFrames = take + HANDSHAKE_MS;
+        scheduler.maxFrames = take + START_MS + HANDSHAKE_MS;
         flush();
         const taken = SIZE - 1;
         expect(holds).to.deep.equal([
           ...Array.from({ length: SIZE }, (_, i) => [{ call: 'unref', at: HANDSHAKE_MS }, ...(i === taken ? [{ call: 'ref', at: take }] : [])]),
-          [{ call: 'unref', at: take + HANDSHAKE_MS }],
+          [{ call: 'unref', at: take + START_MS + HANDSHAKE_MS }],
         ]);
       });
     });
@@ -222,12 +226,12 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
           const later = DROPPED_AT + HANDSHAKE_MS + 1;
           const sessions = Array.from({ length: SIZE }, () => watch<unknown>(scheduler));
           for (const session of sessions) at(later, () => client.synthesize$({ text: 'x' }).subscribe(session.observer));
-          atEnd(later, () => seen.push(client.stats()));
+          atEnd(later + START_MS, () => seen.push(client.stats()));
           scheduler.maxFrames = LIFE_MS - 1;
           flush();
           expect(seen).to.deep.equal([
             stats({ warm: SIZE - 1, connecting: 1, lost: 1 }),
-            // Both sessions hit: the replacement was warm again in time.
+            // Both sessions hit: the replacement was warm again in time; both are replaced once START is answered.
             stats({ connecting: SIZE, lost: 1, hits: SIZE }),
           ]);
           expect(createdAt.slice(0, SIZE + 1)).to.deep.equal([...Array.from({ length: SIZE }, () => 0), DROPPED_AT]);
@@ -317,10 +321,10 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
         scheduler.maxFrames = LIFE_MS - 1;
         flush();
         expect(client.stats()).to.deep.include({ hits: 1, misses: 0, lost: 0 });
-        // The pool's socket (taken), its refill, the session's reconnect.
-        expect(createdAt).to.deep.equal([0, TAKE, TAKE]);
-        expect(starts()).to.deep.equal([1, 0, 1]);
-        expect(sockets[2]?.sent).to.deep.equal(sockets[0]?.sent);
+        // The pool's socket (taken), the session's reconnect, the refill once its START is answered.
+        expect(createdAt).to.deep.equal([0, TAKE, TAKE + HANDSHAKE_MS + START_MS]);
+        expect(starts()).to.deep.equal([1, 1, 0]);
+        expect(sockets[1]?.sent).to.deep.equal(sockets[0]?.sent);
         expect(session.values.map(({ at: frame, value }) => [frame, value.type])).to.deep.equal([
           [TAKE, 'open'],
           [TAKE + HANDSHAKE_MS + START_MS, 'start'],
