@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only speak|warm]`: the library's `synthesize$`
+ * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size]`: the library's `synthesize$`
  * against a raw `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
  *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
  *   (b) time to first chunk over 1,000 sequential sessions,
@@ -20,6 +20,8 @@
  * see warm.ts): time to first audio with and without warm connections (and raw `ws` baselines, cold
  * and on a socket opened beforehand) over sequential sessions, and sessions per second at steady load
  * with and without the pool. Printed as three more tables; `--only warm` (or `npm run bench:warm`) runs (f) alone.
+ * Then (g), in this process (see size.ts): the browser build bundled by esbuild for three pages, minified
+ * and gzipped, with what the bytes are made of; `--only size` runs (g) alone (and compiles nothing).
  * Everything runs the code compiled by tsc into bench/.out (`--tsx`: the sources through tsx).
  * Prints a Markdown table; exits 0 even when a target is missed (it is a measurement), 1 if the
  * benchmark itself could not run.
@@ -33,6 +35,7 @@ import type { SpeakJob, SpeakReport } from './speak.js';
 import { SPEAK_TARGETS, speakMarkdown, speakRows } from './speak-report.js';
 import type { WarmJob, WarmReport } from './warm.js';
 import { WARM_TARGETS, warmMarkdown, warmRows } from './warm-report.js';
+import { bundleSizes, sizeMarkdown } from './size.js';
 import { MIB } from './stats.js';
 import type { SequentialJob, SequentialReport, SizeJob, SizeReport } from './worker.js';
 
@@ -51,11 +54,13 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only speak|warm]\n');
+  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size]\n');
   process.exit(0);
 }
-if (flags.only !== undefined && flags.only !== 'speak' && flags.only !== 'warm') {
-  process.stderr.write(`bench: --only takes 'speak' (the LLM → speech scenario (e)) or 'warm' (warm connections (f)), not '${flags.only}'\n`);
+if (flags.only !== undefined && flags.only !== 'speak' && flags.only !== 'warm' && flags.only !== 'size') {
+  process.stderr.write(
+    `bench: --only takes 'speak' (the LLM → speech scenario (e)), 'warm' (warm connections (f)) or 'size' (the browser bundle (g)), not '${flags.only}'\n`,
+  );
   process.exit(2);
 }
 const only = flags.only;
@@ -149,10 +154,12 @@ const synthesizeScenarios = async (): Promise<Results> => {
 
 const main = async (): Promise<void> => {
   process.stderr.write(`bench: ${machine()}${quick ? ' (quick)' : ''}\n`);
-  await compile();
+  // (g) bundles the sources itself: nothing to compile when it runs alone.
+  if (only !== 'size') await compile();
   const results = only === undefined ? await synthesizeScenarios() : undefined;
   const speak = only === undefined || only === 'speak' ? await runWorker<SpeakReport>(['speak', JSON.stringify(speakJob)], 300_000) : undefined;
   const warm = only === undefined || only === 'warm' ? await runWorker<WarmReport>(['warm', JSON.stringify(warmJob)], 300_000) : undefined;
+  const size = only === undefined || only === 'size' ? await bundleSizes() : undefined;
   const table = results === undefined ? undefined : rows(results);
   const speakTable = speak === undefined ? undefined : speakRows(speak);
   const warmTables = warm === undefined ? undefined : warmRows(warm);
@@ -160,13 +167,17 @@ const main = async (): Promise<void> => {
     const synthesis = results === undefined ? {} : { targets: TARGETS, table, results };
     const e = speak === undefined ? {} : { speak: { targets: SPEAK_TARGETS, table: speakTable, results: speak } };
     const f = warm === undefined ? {} : { warm: { targets: WARM_TARGETS, tables: warmTables, results: warm } };
-    process.stdout.write(`${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', ...synthesis, ...e, ...f }, null, 2)}\n`);
+    const g = size === undefined ? {} : { size };
+    process.stdout.write(
+      `${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', ...synthesis, ...e, ...f, ...g }, null, 2)}\n`,
+    );
   } else {
     const how = `${flags.tsx ? 'sources run through tsx' : 'library compiled by tsc'}${quick ? '; --quick: smaller counts, figures indicative only' : ''}`;
     const tables = [
       ...(results === undefined || table === undefined ? [] : [markdown(table, results, command, how)]),
       ...(speak === undefined || speakTable === undefined ? [] : [speakMarkdown(speak, speakTable, command, how)]),
       ...(warm === undefined || warmTables === undefined ? [] : [warmMarkdown(warm, warmTables, command, how)]),
+      ...(size === undefined ? [] : [sizeMarkdown(size, command)]),
     ];
     process.stdout.write(`${tables.join('\n\n')}\n`);
   }

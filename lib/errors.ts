@@ -6,17 +6,24 @@
  * Messages are built only from non-secret data (never a token, SK or password), so an error can be
  * logged, serialised or shown as it is.
  */
-import { channel } from 'node:diagnostics_channel';
+import { nodeDiagnosticsChannel } from './node-builtins.js';
 import type { SentenceRef } from './speak/events.js';
 
 /**
  * Observability hook: every {@link SisError} is published on this `node:diagnostics_channel` channel
  * once constructed (in a microtask, so the subclass fields are set), e.g. to count or log failures:
  * `diagnostics_channel.subscribe(ERROR_CHANNEL, (error) => metrics.count(error.code))`.
- * Nothing is published, and nothing is queued, while the channel has no subscriber.
+ * Nothing is published, and nothing is queued, while the channel has no subscriber. Node only: in a
+ * browser there is no such channel, and nothing is published.
  */
 export const ERROR_CHANNEL = 'rx-sis-tts:error';
-const errorChannel = channel(ERROR_CHANNEL);
+
+/** The channel, looked up on the first error that finds one; see node-builtins.ts for why it is not imported. */
+let errorChannel: import('node:diagnostics_channel').Channel | undefined;
+const channelOfErrors = (): import('node:diagnostics_channel').Channel | undefined => {
+  errorChannel ??= nodeDiagnosticsChannel()?.channel(ERROR_CHANNEL);
+  return errorChannel;
+};
 
 /** The stable `code` of each error class: switch on it (see {@link SisFailure}) rather than on messages. */
 export type SisErrorCode =
@@ -34,7 +41,8 @@ export type SisErrorCode =
   | 'SENTENCE_FAILED'
   | 'INPUT_FAILED'
   | 'CLIENT_CLOSED'
-  | 'BUFFER_OVERFLOW';
+  | 'BUFFER_OVERFLOW'
+  | 'PLAYBACK_FAILED';
 
 /**
  * The one way a message carries the trace id: a trailing ` [trace …]`. A wrapper (part, item) quotes
@@ -94,7 +102,8 @@ export abstract class SisError extends Error {
     this.name = new.target.name;
     this.traceId = details.traceId;
     this.retryable = details.retryable;
-    if (errorChannel.hasSubscribers) queueMicrotask(() => errorChannel.publish(this));
+    const channel = channelOfErrors();
+    if (channel?.hasSubscribers === true) queueMicrotask(() => channel.publish(this));
   }
 
   /**
@@ -236,6 +245,9 @@ const transientCodes = new Set([
   'SIS.0413',
   'SIS.0414',
   'SIS.0416',
+  // The relay's own (rx-sis-tts/relay): the service could not be reached, or the relay was closing.
+  'RELAY.0502',
+  'RELAY.0503',
 ]);
 
 /** True for SIS error codes worth retrying (internal errors, timeouts, concurrency cap). */
@@ -400,6 +412,20 @@ export class SisOverflowError extends SisError {
 }
 
 /**
+ * Audio could not be played (`playAudio` of `rx-sis-tts/browser`): the browser could not decode it
+ * (`decode`), refused to schedule it (`schedule`), or the audio context was closed while it played
+ * (`context`). The browser's own exception, if any, is the `cause`.
+ */
+export class SisPlaybackError extends SisError {
+  readonly code = 'PLAYBACK_FAILED';
+  readonly stage: 'decode' | 'schedule' | 'context';
+  constructor(message: string, details: { stage: 'decode' | 'schedule' | 'context'; cause?: unknown }) {
+    super(message, { retryable: false, cause: details.cause });
+    this.stage = details.stage;
+  }
+}
+
+/**
  * Every error the library reports, as a union discriminated by `code`: `switch (error.code)` narrows
  * to the class and its fields (`errorCode` of a `SERVICE_ERROR`, `phase` of a `TIMEOUT` …).
  */
@@ -418,7 +444,8 @@ export type SisFailure =
   | SisSentenceError
   | SisInputError
   | SisClosedError
-  | SisOverflowError;
+  | SisOverflowError
+  | SisPlaybackError;
 
 /**
  * True for an error of this library, typed as {@link SisFailure} so that `code` narrows it.

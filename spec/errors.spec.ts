@@ -17,6 +17,7 @@ import {
   SisClosedError,
   SisSentenceError,
   SisOverflowError,
+  SisPlaybackError,
   SisPartError,
   SisProtocolError,
   SisRequestError,
@@ -51,6 +52,7 @@ const everyClass: readonly SisFailure[] = [
   new SisInputError({ cause: new Error('the model stopped') }),
   new SisClosedError('synthesize$'),
   new SisOverflowError(1024, 'bytes'),
+  new SisPlaybackError('the audio context was closed during playback', { stage: 'context' }),
 ];
 
 /** What a user's `error` callback does: every case reads fields only its class has. */
@@ -86,6 +88,8 @@ const describeFailure = (error: SisFailure): string => {
       return error.message;
     case 'BUFFER_OVERFLOW':
       return `${error.limit} ${error.unit}`;
+    case 'PLAYBACK_FAILED':
+      return error.stage;
     default: {
       // A class added to SisFailure without a case here fails the typecheck.
       const never: never = error;
@@ -126,6 +130,7 @@ describe('errors', () => {
         'the text input failed: the model stopped',
         'synthesize$: the client was closed (client.close()); create a new client',
         '1024 bytes',
+        'context',
       ]);
     });
 

@@ -1,8 +1,11 @@
 /**
  * AK/SK signing of the handshake, the API gateway's "SDK-HMAC-SHA256" (protocol.md §4), on `node:crypto`.
  * The same canonical form serves the client (signHandshake) and the emulator's verifier.
+ * `node:crypto` is looked up when a signature is made, not imported: the root entry loads in a browser,
+ * which must never hold an SK; there signing fails with a {@link SisConfigError} pointing at a relay.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { SisConfigError } from '../errors.js';
+import { nodeCrypto } from '../node-builtins.js';
 import { safeDecodeURIComponent } from '../transport/endpoint.js';
 
 export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
@@ -17,9 +20,27 @@ export interface AkSkAuth {
   readonly clock?: (() => Date) | undefined;
 }
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+/** `node:crypto`, or the reason this runtime cannot sign. */
+const signingCrypto = (): typeof import('node:crypto') => {
+  const crypto = nodeCrypto();
+  if (crypto === undefined) {
+    throw new SisConfigError(
+      [
+        {
+          path: '',
+          message: "it runs in Node only (it needs node:crypto, and an SK must stay on a server): point the page's client at a relay with auth: 'relay'",
+        },
+      ],
+      'use of AK/SK signing',
+    );
+  }
+  return crypto;
+};
 
-const EMPTY_BODY_SHA256 = sha256Hex('');
+const sha256Hex = (text: string): string => signingCrypto().createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** SHA-256 of the empty body (a handshake has none). */
+const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** `YYYYMMDDTHHMMSSZ` in UTC, the format of `X-Sdk-Date`. */
 export const sdkDate = (date: Date): string =>
@@ -102,7 +123,7 @@ export const canonicalRequest = (parts: SignedParts): string => {
 /** Steps 3–4: hex(HMAC-SHA256(SK, string to sign)). */
 export const signatureOf = (sk: string, parts: SignedParts, date: string): string => {
   const stringToSign = [SIGNING_ALGORITHM, date, sha256Hex(canonicalRequest(parts))].join('\n');
-  return createHmac('sha256', sk).update(stringToSign, 'utf8').digest('hex');
+  return signingCrypto().createHmac('sha256', sk).update(stringToSign, 'utf8').digest('hex');
 };
 
 /**

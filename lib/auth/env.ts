@@ -2,7 +2,7 @@
 import { SisConfigError, type Problem } from '../errors.js';
 import type { SisClientOptions, SisLocation } from '../session/options.js';
 import { parseEndpoint, REGION_PATTERN } from '../transport/endpoint.js';
-import { redactedAuth, type AuthOptions } from './token.js';
+import { redactedAuth, type CredentialAuth } from './token.js';
 
 /** The variables {@link sisOptionsFromEnv} reads. */
 export const SIS_ENV = {
@@ -18,8 +18,11 @@ export const SIS_ENV = {
 /** Environment variables by name, like `process.env` (the default wherever one is read). */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** `process.env`, or nothing set where there is no `process` (a browser): this module is on the root entry's graph. */
+const processEnv = (): Environment => (globalThis as { readonly process?: { readonly env?: Environment | undefined } | undefined }).process?.env ?? {};
+
 /** True when at least one of the {@link SIS_ENV} variables is set (to something other than blanks). */
-export const hasSisEnv = (env: Environment = process.env): boolean => Object.values(SIS_ENV).some((name) => (env[name]?.trim() ?? '') !== '');
+export const hasSisEnv = (env: Environment = processEnv()): boolean => Object.values(SIS_ENV).some((name) => (env[name]?.trim() ?? '') !== '');
 
 /**
  * Client options from the environment: `HUAWEICLOUD_SIS_PROJECT_ID`, `HUAWEICLOUD_SIS_REGION` or
@@ -30,7 +33,7 @@ export const hasSisEnv = (env: Environment = process.env): boolean => Object.val
  * @example
  * const client = createSisClient({ ...sisOptionsFromEnv(), timeouts: { idle: 5_000 } });
  */
-export const sisOptionsFromEnv = (env: Environment = process.env): SisClientOptions => {
+export const sisOptionsFromEnv = (env: Environment = processEnv()): SisClientOptions & { readonly auth: CredentialAuth } => {
   const value = (name: string): string | undefined => {
     const v = env[name]?.trim();
     return v === undefined || v === '' ? undefined : v;
@@ -65,7 +68,7 @@ export const sisOptionsFromEnv = (env: Environment = process.env): SisClientOpti
     problems.push({ path: SIS_ENV.ak, message: `is not set: set ${SIS_ENV.ak} and ${SIS_ENV.sk} (an access key), or ${SIS_ENV.token} (an IAM token)` });
   }
   const location: SisLocation | undefined = endpoint !== undefined ? { endpoint } : region !== undefined ? { region } : undefined;
-  const auth: AuthOptions | undefined = token !== undefined ? { token } : ak !== undefined && sk !== undefined ? { ak, sk } : undefined;
+  const auth: CredentialAuth | undefined = token !== undefined ? { token } : ak !== undefined && sk !== undefined ? { ak, sk } : undefined;
   if (problems.length > 0 || projectId === undefined || location === undefined || auth === undefined) throw new SisConfigError(problems, 'environment');
 
   return {

@@ -2,15 +2,14 @@
  * IAM password tokens (protocol.md §3): `POST {iam}/v3/auth/tokens`, the token from `X-Subject-Token`,
  * kept in memory until shortly before it expires, one request in flight per key.
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { inspect } from 'node:util';
-import { isRight } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { check, fn, isHeaderValue, nonEmptyString, nonNegativeMs, objectProblems, optional, unknownKeyProblems } from '../checks.js';
 import { SisAuthError, SisConfigError, type Problem } from '../errors.js';
 import { isLoopbackHost, REGION_PATTERN } from '../transport/endpoint.js';
 import type { RefreshableTokenSource } from './token.js';
+import { isRight } from '../protocol/either.js';
 import { parseJson } from '../protocol/json.js';
+import { INSPECT_CUSTOM, inspectAs, nodeCrypto } from '../node-builtins.js';
 
 /** The few parts of `fetch` used here; Node's global `fetch` fits. */
 export type FetchLike = (
@@ -77,7 +76,13 @@ interface CacheSlot {
 // One process-wide cache. The key holds an HMAC of the password under a per-process random key, so a
 // provider with a wrong password never gets the token another one fetched (and no password is stored as a key).
 const cache = new Map<string, CacheSlot>();
-const keyOfPasswords = randomBytes(32);
+let keyOfPasswords: Uint8Array | undefined;
+
+/** The per-process HMAC key of the cache, made on first use: loading this module must not need `node:crypto`. */
+const passwordTagOf = (crypto: typeof import('node:crypto'), password: string): string => {
+  keyOfPasswords ??= crypto.randomBytes(32);
+  return crypto.createHmac('sha256', keyOfPasswords).update(password).digest('hex');
+};
 
 const OPTION_KEYS = ['userName', 'password', 'domainName', 'region', 'iamEndpoint', 'fetch', 'clock', 'refreshBeforeMs', 'timeoutMs'] as const;
 const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
@@ -140,12 +145,26 @@ const causeText = (cause: unknown): string => {
  * (IAM endpoint, domain, user, project scope), refreshing it before `expires_at`. Concurrent callers
  * share one request; `invalidate()` drops the cached token (the session calls it after a 401).
  * Failures are {@link SisAuthError}s with IAM's status, code and message, never the password.
- * @throws {SisConfigError} when an option is invalid.
+ * Node only: a password has no place in a browser (a page talks to a relay, `auth: 'relay'`).
+ * @throws {SisConfigError} when an option is invalid, or outside Node (no `node:crypto`).
  * @example
  * const token = iamPasswordToken({ userName: 'tts', password: process.env.IAM_PASSWORD ?? '', domainName: 'my-account', region: 'cn-north-4' });
  * const client = createSisClient({ region: 'cn-north-4', projectId, auth: { token } });
  */
 export const iamPasswordToken = (options: IamPasswordTokenOptions): IamTokenProvider => {
+  const crypto = nodeCrypto();
+  if (crypto === undefined) {
+    throw new SisConfigError(
+      [
+        {
+          path: '',
+          message:
+            "it runs in Node only (it needs node:crypto, and a password must stay on a server): get tokens on your server, and point the page's client at a relay with auth: 'relay'",
+        },
+      ],
+      'use of iamPasswordToken',
+    );
+  }
   const problems = optionProblems(options);
   if (problems.length > 0) throw new SisConfigError(problems, 'iamPasswordToken options');
   const { userName, password, domainName, region } = options;
@@ -156,7 +175,7 @@ export const iamPasswordToken = (options: IamPasswordTokenOptions): IamTokenProv
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const who = `user ${JSON.stringify(userName)} of domain ${JSON.stringify(domainName)} at ${endpoint}`;
 
-  const passwordTag = createHmac('sha256', keyOfPasswords).update(password).digest('hex');
+  const passwordTag = passwordTagOf(crypto, password);
   const key = JSON.stringify([endpoint, domainName, userName, region, passwordTag]);
   const slot = (): CacheSlot => {
     let found = cache.get(key);
@@ -244,7 +263,7 @@ export const iamPasswordToken = (options: IamPasswordTokenOptions): IamTokenProv
         slot().cached = undefined;
       },
     },
-    [inspect.custom]: { value: (_depth: number, inspectOptions: object) => `IamTokenProvider ${inspect(description, inspectOptions)}` },
+    [INSPECT_CUSTOM]: { value: inspectAs('IamTokenProvider', () => description) },
     toJSON: { value: () => ({ type: 'IamTokenProvider', ...description }) },
     toString: { value: () => `[IamTokenProvider ${userName}@${domainName} ${region}]` },
   }) as IamTokenProvider;

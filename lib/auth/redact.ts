@@ -2,7 +2,7 @@
  * Objects that hold secrets but may end up in a log: the secrets are stored non-enumerable, and
  * `util.inspect`, `JSON.stringify` and `String()` show `'<redacted>'` in their place.
  */
-import { inspect } from 'node:util';
+import { INSPECT_CUSTOM, inspectAs } from '../node-builtins.js';
 
 export const REDACTED = '<redacted>';
 
@@ -25,7 +25,7 @@ export const withRedactedSecrets = <T extends object>(value: T, secretKeys: read
     if (value[key] !== undefined) Object.defineProperty(copy, key, { value: value[key], enumerable: false });
   }
   Object.defineProperties(copy, {
-    [inspect.custom]: { value: (_depth: number, options: object) => `${label} ${inspect(view(), options)}` },
+    [INSPECT_CUSTOM]: { value: inspectAs(label, view) },
     toJSON: { value: view },
     toString: { value: () => `[${label}]` },
   });

@@ -1,6 +1,6 @@
 /** Handshake credentials: how a session gets the headers that authenticate it. */
 import { catchError, defer, from, isObservable, map, of, take, throwError, throwIfEmpty, type Observable } from 'rxjs';
-import { check, fn, isHeaderValue, isObject, objectProblems, optional, unknownKeyProblems } from '../checks.js';
+import { check, fn, isHeaderValue, isObject, kindOf, optional, unknownKeyProblems } from '../checks.js';
 import { SisAuthError, SisError, type Problem } from '../errors.js';
 import { signHandshake, type AkSkAuth } from './aksk.js';
 import { withRedactedSecrets } from './redact.js';
@@ -23,13 +23,27 @@ export interface TokenAuth {
   readonly token: TokenSource;
 }
 
-/** `{ token }` (an IAM token or a provider of one) or `{ ak, sk }` (an access key that signs each handshake). */
-export type AuthOptions = TokenAuth | AkSkAuth;
+/**
+ * How the client authenticates its handshakes:
+ * - `{ token }`: an IAM token or a provider of one, sent as `X-Auth-Token`;
+ * - `{ ak, sk }`: an access key that signs each handshake;
+ * - `'relay'`: the endpoint is a relay (`createSisRelay` in `rx-sis-tts/relay`) that authenticates the
+ *   page itself (a cookie, or a token the page passes as a WebSocket subprotocol, see
+ *   `browserWebSocketFactory`) and holds the credentials: the client sends no credential headers.
+ *   The only kind the browser build accepts, since a page must never hold a token or an SK.
+ * @example
+ * // In a page, against the app's relay mounted at /tts:
+ * const client = createSisClient({ endpoint: 'wss://your.app/tts', projectId: 'relay', auth: 'relay' });
+ */
+export type AuthOptions = TokenAuth | AkSkAuth | 'relay';
+
+/** The kinds of {@link AuthOptions} that carry a credential (a relay's own, or a Node client's). */
+export type CredentialAuth = TokenAuth | AkSkAuth;
 
 // An AK goes into the Authorization header's `Access=` field: no spaces, commas or controls.
 const AK_PATTERN = /^[\u0021-\u002b\u002d-\u007e]+$/;
 
-const isTokenAuth = (auth: AuthOptions): auth is TokenAuth => 'token' in auth && auth.token !== undefined;
+const isTokenAuth = (auth: AuthOptions): auth is TokenAuth => auth !== 'relay' && 'token' in auth && auth.token !== undefined;
 
 const isRefreshable = (source: TokenSource): source is RefreshableTokenSource =>
   typeof source === 'function' && typeof (source as { invalidate?: unknown }).invalidate === 'function';
@@ -61,28 +75,37 @@ const systemClock = (): Date => new Date();
 const signed$ = (auth: AkSkAuth, url: string): Observable<Record<string, string>> =>
   // defer: the date is taken when the connection is made, not when the Observable is built.
   defer(() => of(signHandshake(url, auth, (auth.clock ?? systemClock)()))).pipe(
-    catchError((cause: unknown) => throwError(() => new SisAuthError('could not sign the handshake (see error.cause)', { cause }))),
+    catchError((cause: unknown) =>
+      // A SisError already says what to do (signing outside Node); anything else is wrapped.
+      throwError(() => (cause instanceof SisError ? cause : new SisAuthError('could not sign the handshake (see error.cause)', { cause }))),
+    ),
   );
 
 /**
  * The handshake headers for one connection to `url`: `X-Auth-Token` (the provider is asked once per
- * connection), or `X-Sdk-Date` and `Authorization` signed for this URL at this moment.
+ * connection), `X-Sdk-Date` and `Authorization` signed for this URL at this moment, or none for a relay.
  */
-export const authHeaders$ = (auth: AuthOptions, url: string): Observable<Record<string, string>> =>
-  isTokenAuth(auth)
+export const authHeaders$ = (auth: AuthOptions, url: string): Observable<Record<string, string>> => {
+  if (auth === 'relay') return of({});
+  return isTokenAuth(auth)
     ? (typeof auth.token === 'string' ? from([auth.token]) : fromProvider(auth.token)).pipe(map((token) => ({ 'X-Auth-Token': checkedToken(token) })))
     : signed$(auth, url);
+};
 
-/** The `invalidate` of a refreshable token provider, if `auth` has one (a signature or a fixed token has nothing to refresh). */
+/** The `invalidate` of a refreshable token provider, if `auth` has one (a signature, a fixed token or a relay has nothing to refresh). */
 export const tokenInvalidator = (auth: AuthOptions): (() => void) | undefined => {
   if (!isTokenAuth(auth)) return undefined;
   const source = auth.token;
   return isRefreshable(source) ? () => source.invalidate() : undefined;
 };
 
-/** `auth` with its token or SK hidden from `util.inspect`, JSON and enumeration. */
-export const redactedAuth = (auth: AuthOptions): AuthOptions =>
-  isTokenAuth(auth) ? withRedactedSecrets<TokenAuth>(auth, ['token'], 'TokenAuth') : withRedactedSecrets<AkSkAuth>(auth, ['sk'], 'AkSkAuth');
+/** `auth` with its token or SK hidden from `util.inspect`, JSON and enumeration (`'relay'` has nothing to hide). */
+export const redactedAuth = <A extends AuthOptions>(auth: A): A => {
+  if (auth === 'relay') return auth;
+  return (
+    isTokenAuth(auth) ? withRedactedSecrets<TokenAuth>(auth, ['token'], 'TokenAuth') : withRedactedSecrets<AkSkAuth>(auth as AkSkAuth, ['sk'], 'AkSkAuth')
+  ) as A;
+};
 
 const field = (value: object, key: string): unknown => (value as Record<string, unknown>)[key];
 
@@ -107,10 +130,20 @@ const akSkProblems = (auth: object): Problem[] => [
 
 const AUTH_SHAPE = '{ token: string | () => token } or { ak, sk }';
 
-/** Problems with the shape of `auth` (checked when the client is created); they never quote a secret. */
-export const authProblems = (auth: unknown): Problem[] => {
-  if (auth === undefined) return [{ path: 'auth', message: `is required: ${AUTH_SHAPE}` }];
-  if (!isObject(auth)) return objectProblems('auth', auth, AUTH_SHAPE);
+const NO_CREDENTIALS_IN_A_PAGE =
+  "a page cannot hold a token or an SK (anyone could read them): run a relay on your server (createSisRelay in rx-sis-tts/relay) and point the client at it with auth: 'relay'";
+
+/**
+ * Problems with the shape of `auth` (checked when the client is created); they never quote a secret.
+ * `credentials: false` (the browser build) accepts `'relay'` only.
+ */
+export const authProblems = (auth: unknown, { credentials = true }: { readonly credentials?: boolean | undefined } = {}): Problem[] => {
+  if (auth === 'relay') return [];
+  // Whatever a page gave may be a secret: say what to do, never what it was.
+  if (!credentials) return [{ path: 'auth', message: `${auth === undefined ? 'is required' : 'must be'} 'relay': ${NO_CREDENTIALS_IN_A_PAGE}` }];
+  if (auth === undefined) return [{ path: 'auth', message: `is required: ${AUTH_SHAPE}, or 'relay' behind a relay` }];
+  // Only the kind is named: a string here may be a token passed in the wrong place.
+  if (!isObject(auth)) return [{ path: 'auth', message: `must be an object like ${AUTH_SHAPE}, or 'relay' behind a relay, got ${kindOf(auth)}` }];
   const hasToken = field(auth, 'token') !== undefined;
   const hasKey = field(auth, 'ak') !== undefined || field(auth, 'sk') !== undefined;
   if (hasToken && hasKey) return [{ path: 'auth', message: 'give either token or ak and sk, not both' }];

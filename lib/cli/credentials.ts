@@ -4,11 +4,12 @@
  */
 import { hasSisEnv, SIS_ENV, sisOptionsFromEnv, type Environment } from '../auth/env.js';
 import { SisConfigError } from '../errors.js';
+import type { CredentialAuth } from '../auth/token.js';
 import type { SisClientOptions } from '../session/options.js';
 
 export type Credentials =
   /** Everything needed to reach the service. `secrets` are masked in anything the CLI prints. */
-  | { readonly kind: 'service'; readonly options: SisClientOptions; readonly secrets: readonly string[] }
+  | { readonly kind: 'service'; readonly options: SisClientOptions & { readonly auth: CredentialAuth }; readonly secrets: readonly string[] }
   /**
    * Not usable: `problems` name each variable that is missing or malformed (names only, never
    * values); `configured` says whether any variable was set at all.

@@ -6,10 +6,10 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isLeft } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { check, isIntegerIn } from '../checks.js';
 import { SisConfigError } from '../errors.js';
+import { isLeft } from '../protocol/either.js';
 import { parseJson } from '../protocol/json.js';
 import { readRequestBody } from './request-body.js';
 

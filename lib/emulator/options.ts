@@ -1,5 +1,4 @@
 /** The emulator's options: their defaults and their validation. */
-import { isLeft } from 'fp-ts/lib/Either.js';
 import {
   boolean,
   check,
@@ -16,6 +15,7 @@ import {
   type Check,
 } from '../checks.js';
 import { SisConfigError, type Problem } from '../errors.js';
+import { isLeft } from '../protocol/either.js';
 import { problemsFrom } from '../protocol/problems.js';
 import { MAX_TEXT_LENGTH } from '../protocol/rules.js';
 import { STREAMING_PIECE_LIMIT, STREAMING_TOTAL_LIMIT } from '../protocol/streaming.js';

@@ -10,7 +10,7 @@ import type { EndReason, EndResponse, ErrorResponse, FatalErrorResponse, ResultR
 import type { SynthesizedAudio } from './audio/synthesize.js';
 import type { AudioPlan, Word } from './audio/plan.js';
 import type { FaultPoint, PointFault, SessionFault } from './faults.js';
-import type { ServiceError } from './start.js';
+import type { ServiceError } from '../protocol/start-check.js';
 
 /** How a session ended, as kept in its record. */
 export type SessionEnding =

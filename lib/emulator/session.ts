@@ -15,7 +15,7 @@ import { faultProblems } from './options.js';
 import { StepPlayer, SYNTHESIS_OVER, type SessionSocket } from './player.js';
 import { recordClose, recordEnding, recordIdleClose, recordServerClose, type EmulatorStats, type Mutable, type RealtimeSessionRecord } from './records.js';
 import { errorSteps, fatalSteps, sessionScript, type Outcome, type ScriptSettings } from './script.js';
-import { checkStart, type ServiceError } from './start.js';
+import { checkStart, type ServiceError } from '../protocol/start-check.js';
 
 export { HIGH_WATER_MARK, type SessionSocket } from './player.js';
 

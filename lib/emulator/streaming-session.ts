@@ -30,8 +30,8 @@ import { recordClose, recordEnding, recordIdleClose, recordServerClose, type Mut
 import { errorStep, fatalSteps, type Outcome, type ScriptSettings } from './script.js';
 import { SentenceBuffer } from './sentence-buffer.js';
 import { adoptChosenFault, type SessionDeps } from './session.js';
-import type { ServiceError } from './start.js';
-import { pieceProblem, readCommand, startProblem } from './streaming-commands.js';
+import type { ServiceError } from '../protocol/start-check.js';
+import { pieceProblem, readCommand, startProblem } from '../protocol/streaming-commands.js';
 import { eventStep, StreamingScript, type Emitted } from './streaming-script.js';
 
 type State = 'initial' | 'receiving' | 'ended' | 'over';

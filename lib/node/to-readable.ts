@@ -5,6 +5,7 @@ import { objectProblems, positiveInteger, sourceProblems, unknownKeyProblems } f
 import { bytesOf, type AudioData } from '../audio/audio-data.js';
 import { openSource, type AudioSource } from '../consume/audio-source.js';
 
+/** Options of {@link toReadable}. */
 export interface ToReadableOptions {
   /** Bytes waiting for the consumer before the source is paused (Node's `highWaterMark`). Default 64 KiB. */
   readonly highWaterMark?: number | undefined;

@@ -1,7 +1,6 @@
 /** Text frames enter a session only through here: JSON, then the codec of their `resp_type`. */
-import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
 import type * as t from 'io-ts';
+import { isLeft, left, right, type Either } from './either.js';
 import { problemsFrom } from './problems.js';
 import { AnyResponse, responseCodecs, type KnownResponseType, type ServerResponse } from './wire.js';
 import { parseJson } from './json.js';
@@ -13,14 +12,9 @@ export type DecodedFrame =
 /** A short, printable excerpt of a frame for error messages. */
 export const excerpt = (text: string, max = 120): string => JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 
-const jsonOf = (text: string): E.Either<string, unknown> => {
-  const json = parseJson(text);
-  return json === undefined ? E.left(`a text frame that is not JSON: ${excerpt(text)}`) : E.right(json);
-};
-
 const isKnown = (respType: string): respType is KnownResponseType => Object.hasOwn(responseCodecs, respType);
 
-const decodeKnown = (respType: KnownResponseType, json: unknown): E.Either<t.Errors, ServerResponse> => {
+const decodeKnown = (respType: KnownResponseType, json: unknown): Either<t.Errors, ServerResponse> => {
   const codec: t.Decoder<unknown, ServerResponse> = responseCodecs[respType];
   return codec.decode(json);
 };
@@ -29,26 +23,17 @@ const decodeKnown = (respType: KnownResponseType, json: unknown): E.Either<t.Err
  * Decodes one server text frame. Left: why it is not a valid frame. A well-formed frame with an
  * unknown `resp_type` is Right and `known: false` (the service adds message types over time).
  */
-export const decodeServerFrame = (text: string): E.Either<string, DecodedFrame> =>
-  pipe(
-    jsonOf(text),
-    E.chain((json) =>
-      pipe(
-        AnyResponse.decode(json),
-        E.mapLeft(() => `a frame without a string resp_type: ${excerpt(text)}`),
-        E.chain(({ resp_type }): E.Either<string, DecodedFrame> => {
-          if (!isKnown(resp_type)) return E.right({ known: false, respType: resp_type, frame: json as Record<string, unknown> });
-          return pipe(
-            decodeKnown(resp_type, json),
-            E.bimap(
-              (errors) =>
-                `a malformed ${resp_type} frame (${problemsFrom(errors)
-                  .map((p) => `${p.path}: ${p.message}`)
-                  .join('; ')}): ${excerpt(text)}`,
-              (response): DecodedFrame => ({ known: true, response }),
-            ),
-          );
-        }),
-      ),
-    ),
-  );
+export const decodeServerFrame = (text: string): Either<string, DecodedFrame> => {
+  const json = parseJson(text);
+  if (json === undefined) return left(`a text frame that is not JSON: ${excerpt(text)}`);
+  const typed = AnyResponse.decode(json);
+  if (isLeft(typed)) return left(`a frame without a string resp_type: ${excerpt(text)}`);
+  const { resp_type } = typed.right;
+  if (!isKnown(resp_type)) return right({ known: false, respType: resp_type, frame: json as Record<string, unknown> });
+  const decoded = decodeKnown(resp_type, json);
+  if (isLeft(decoded)) {
+    const problems = problemsFrom(decoded.left).map((p) => `${p.path}: ${p.message}`);
+    return left(`a malformed ${resp_type} frame (${problems.join('; ')}): ${excerpt(text)}`);
+  }
+  return right({ known: true, response: decoded.right });
+};

@@ -2,9 +2,9 @@
  * The public synthesis request (camelCase, numbers for numbers) and its one mapping to the wire.
  */
 import * as t from 'io-ts';
-import { isLeft } from 'fp-ts/lib/Either.js';
 import { check, objectProblems, unknownKeyProblems } from '../checks.js';
 import { SisConfigError, SisRequestError } from '../errors.js';
+import { isLeft } from './either.js';
 import { problemsFrom } from './problems.js';
 import { AudioFormat, MAX_TEXT_LENGTH, Pitch, SampleRate, Speed, SubtitleLevel, textWithin, toWireSampleRate, VoiceName, Volume } from './rules.js';
 import { DEFAULT_VOICE, type Voice } from './voices.js';

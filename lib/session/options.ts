@@ -21,7 +21,6 @@ import { DEFAULT_LIMITS, type RequestLimits } from '../protocol/request.js';
 import { STREAMING_PATH } from '../protocol/streaming.js';
 import { resolveEndpoint, rttsUrl, streamingUrl } from '../transport/endpoint.js';
 import { DEFAULT_MAX_PAYLOAD, type WebSocketFactory } from '../transport/websocket-like.js';
-import { wsWebSocketFactory } from '../transport/ws-factory.js';
 import { DEFAULT_MAX_IDLE_MS, type WarmOptions, type WarmPools } from './warm-pool.js';
 
 /** Time limits in milliseconds; `Infinity` disables one. */
@@ -57,19 +56,22 @@ export type SisLocation =
 export interface SisConnectionOptions {
   /** The project id of the region, from the console. */
   readonly projectId: string;
-  /** `{ token }` (a string, or a provider such as {@link iamPasswordToken}) or `{ ak, sk }` (each handshake signed). */
+  /**
+   * `{ token }` (a string, or a provider such as {@link iamPasswordToken}), `{ ak, sk }` (each handshake
+   * signed), or `'relay'` when the endpoint is a relay that holds the credentials (the only kind a page may use).
+   */
   readonly auth: AuthOptions;
-  /** Sent as `Enterprise-Project-Id` (billing). */
+  /** Sent as `Enterprise-Project-Id` (billing). Not in a browser, which sends no headers: the relay sets it. */
   readonly enterpriseProjectId?: string | undefined;
   readonly timeouts?: Partial<Timeouts> | undefined;
   readonly limits?: Partial<RequestLimits> | undefined;
-  /** Largest frame accepted, in bytes (default 8 MiB). */
+  /** Largest frame accepted, in bytes (default 8 MiB). A browser's WebSocket enforces no such limit. */
   readonly maxPayload?: number | undefined;
-  /** Opens sockets; default: `ws`. Inject a fake for tests. */
+  /** Opens sockets; default: `ws` in Node, `browserWebSocketFactory()` in the browser build. Inject a fake for tests. */
   readonly webSocketFactory?: WebSocketFactory | undefined;
   /** Allow plain `ws://` to hosts other than loopback (default false: `wss://` only, `ws://` to 127.0.0.0/8, ::1, localhost). */
   readonly allowPlainWs?: boolean | undefined;
-  /** Verify the server's TLS certificate (default true). `false` only for a test server with a self-signed certificate. */
+  /** Verify the server's TLS certificate (default true). `false` only for a test server with a self-signed certificate; not in a browser. */
   readonly rejectUnauthorized?: boolean | undefined;
   /** Scheduler for timeouts and timings (a `TestScheduler` in marble tests). Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike | undefined;
@@ -107,6 +109,31 @@ export interface SessionConfig {
   /** The client's warm sockets (see warm-pool.ts), when it keeps some. */
   readonly pools?: WarmPools | undefined;
 }
+
+/**
+ * What differs between the Node build and the browser build of the client. A page holds no credentials
+ * and sets no headers or TLS policy: it talks to a relay (`auth: 'relay'`) that does.
+ */
+export interface ClientPlatform {
+  readonly kind: 'node' | 'browser';
+  /** Opens sockets when the options give no `webSocketFactory`. */
+  readonly webSocketFactory: WebSocketFactory;
+}
+
+/** What a page may not set, whatever its socket factory: each would need a header or a TLS setting. */
+const browserProblems = (options: SisClientOptions): Problem[] => [
+  ...(options.enterpriseProjectId === undefined
+    ? []
+    : [{ path: 'enterpriseProjectId', message: 'is a header, and a page sends none: set it on the relay (createSisRelay in rx-sis-tts/relay)' }]),
+  ...(options.rejectUnauthorized === false
+    ? [
+        {
+          path: 'rejectUnauthorized',
+          message: "cannot be turned off in a page: the browser checks certificates (trust a test server's certificate in the browser instead)",
+        },
+      ]
+    : []),
+];
 
 const OPTION_KEYS = [
   'endpoint',
@@ -160,10 +187,10 @@ const warmOf = (given: unknown): { value: SessionConfig['warm']; problems: Probl
 const MIN_MAX_PAYLOAD = 1024;
 
 /**
- * Checks options and fills in defaults.
+ * Checks options and fills in defaults, the platform's among them (its socket factory).
  * @throws {SisConfigError} listing every problem.
  */
-export const resolveOptions = (options: SisClientOptions): SessionConfig => {
+export const resolveOptions = (options: SisClientOptions, platform: ClientPlatform): SessionConfig => {
   const notAnObject = objectProblems('', options, '{ endpoint or region, projectId, auth }');
   if (notAnObject.length > 0) throw new SisConfigError(notAnObject);
   const {
@@ -184,7 +211,8 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     ...boolean('rejectUnauthorized', rejectUnauthorized),
     ...parsed.problems,
     ...requiredString('the project id of the region, from the console')('projectId', options.projectId),
-    ...authProblems(options.auth),
+    ...authProblems(options.auth, { credentials: platform.kind === 'node' }),
+    ...(platform.kind === 'browser' ? browserProblems(options) : []),
     ...optional(headerValue())('enterpriseProjectId', enterpriseProjectId),
     ...timeouts.problems,
     ...limits.problems,
@@ -204,7 +232,7 @@ export const resolveOptions = (options: SisClientOptions): SessionConfig => {
     limits: limits.value,
     maxPayload,
     rejectUnauthorized,
-    webSocketFactory: options.webSocketFactory ?? wsWebSocketFactory,
+    webSocketFactory: options.webSocketFactory ?? platform.webSocketFactory,
     scheduler,
     warm: warm.value,
   };

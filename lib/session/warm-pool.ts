@@ -16,9 +16,9 @@
  * leaves, the pool refills in the background to `size` (warm + connecting). Idle warm sockets and the pool's timers do not keep a Node process alive.
  */
 import { asyncScheduler, Subscription, type SchedulerLike } from 'rxjs';
-import { isRight } from 'fp-ts/lib/Either.js';
 import { authHeaders$, tokenInvalidator } from '../auth/token.js';
 import { decodeServerFrame } from '../protocol/decode.js';
+import { isRight } from '../protocol/either.js';
 import type { SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
 import type { SessionConfig } from './options.js';
 import { connectRequest, credentialsFailure, factoryFailure, type OpeningSession } from './socket-opener.js';

@@ -11,10 +11,10 @@
  * Silence is only an error once END is sent: before, the service may simply be waiting for the LLM.
  * The teardown closes the socket, unsubscribes `text$` and clears every timer.
  */
-import { isRight } from 'fp-ts/lib/Either.js';
 import { Observable, Subscription, type Subscriber } from 'rxjs';
 import { SisConnectionError, SisError, SisProtocolError, SisRequestError, SisServiceError, SisTimeoutError } from '../errors.js';
 import { decodeServerFrame } from '../protocol/decode.js';
+import { isRight } from '../protocol/either.js';
 import { codePointLength } from '../protocol/rules.js';
 import { EventResponse, STREAMING_TOTAL_LIMIT, type StreamingStartCommand } from '../protocol/streaming.js';
 import type { SessionConfig } from '../session/options.js';

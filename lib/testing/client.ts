@@ -1,12 +1,13 @@
 /**
  * `createTestingClient`: a real {@link SisClient} over the kit's fake sockets. The session state machine
  * is the library's own (validation, timeouts, errors, teardown); only the service is played by the test.
+ * It is the platform-free client core (client-core.ts), so `rx-sis-tts/testing` never loads `ws`.
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { fn, isObject, objectProblems, optional, unknownKeyProblems } from '../checks.js';
 import { SisConfigError } from '../errors.js';
 import type { RequestLimits } from '../protocol/request.js';
-import { createSisClient, type SisClient } from '../session/client.js';
+import { makeSisClient, type SisClient } from '../session/client-core.js';
 import type { Timeouts } from '../session/options.js';
 import type { WarmOptions } from '../session/warm-pool.js';
 import { Controller, type AutoRespond, type TestingController } from './controller.js';
@@ -69,15 +70,19 @@ export const createTestingClient = (options: TestingClientOptions = {}): Testing
   if (problems.length > 0) throw new SisConfigError(problems, 'createTestingClient options');
   const scheduler = options.scheduler ?? asyncScheduler;
   const controller = new Controller(scheduler, options.autoRespond);
-  const client = createSisClient({
-    endpoint: TESTING_ENDPOINT,
-    projectId: TESTING_PROJECT_ID,
-    auth: { token: 'testing-token' },
-    webSocketFactory: controller.factory,
-    scheduler,
-    timeouts: options.timeouts,
-    limits: options.limits,
-    warm: options.warm,
-  });
+  // Node's rules (a token is accepted), with the controller's sockets in place of `ws`.
+  const client = makeSisClient(
+    {
+      endpoint: TESTING_ENDPOINT,
+      projectId: TESTING_PROJECT_ID,
+      auth: { token: 'testing-token' },
+      webSocketFactory: controller.factory,
+      scheduler,
+      timeouts: options.timeouts,
+      limits: options.limits,
+      warm: options.warm,
+    },
+    { kind: 'node', webSocketFactory: controller.factory },
+  );
   return { client, controller };
 };

@@ -1,7 +1,7 @@
 /** Turning a rejected HTTP handshake into a typed error, with the gateway's JSON body parsed. */
 import type { IncomingMessage } from 'node:http';
-import { isRight } from 'fp-ts/lib/Either.js';
 import { SisHandshakeError } from '../errors.js';
+import { isRight } from '../protocol/either.js';
 import { GatewayErrorBody } from '../protocol/wire.js';
 import { parseJson } from '../protocol/json.js';
 

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { redactedAuth } from '../../lib/auth/token.js';
 import { SisConfigError, createSisClient, sisOptionsFromEnv, type SisClientOptions, type WebSocketFactory } from '../../lib/index.js';
 import { regionEndpoint, wsWebSocketFactory, type ConnectRequest } from '../../lib/transport/index.js';
+import { NODE_PLATFORM } from '../../lib/session/client.js';
 import { resolveOptions } from '../../lib/session/options.js';
 import { DEFAULT_MAX_PAYLOAD } from '../../lib/transport/websocket-like.js';
 import { wsClientOptions } from '../../lib/transport/ws-factory.js';
@@ -92,13 +93,25 @@ describe('auth options', () => {
       'auth.token: must be a non-empty string without control characters, or a function returning one',
     ]);
     expect(problemsOf(() => createSisClient({ ...base, auth: SECRETS.token as unknown as SisClientOptions['auth'] }))).to.deep.equal([
-      'auth: must be an object like { token: string | () => token } or { ak, sk }, got a string',
+      "auth: must be an object like { token: string | () => token } or { ak, sk }, or 'relay' behind a relay, got a string",
+    ]);
+  });
+
+  it("take 'relay' in Node too: the handshake then carries no credential header", () => {
+    const { factory, requests } = capture();
+    createSisClient({ ...base, auth: 'relay', enterpriseProjectId: 'ep-1', webSocketFactory: factory })
+      .synthesize$({ text: 'x' })
+      .subscribe()
+      .unsubscribe();
+    expect(requests[0]?.headers).to.deep.equal({ 'Enterprise-Project-Id': 'ep-1' });
+    expect(problemsOf(() => createSisClient({ ...base, auth: 'relays' as 'relay' }))).to.deep.equal([
+      "auth: must be an object like { token: string | () => token } or { ak, sk }, or 'relay' behind a relay, got a string",
     ]);
   });
 
   it('are kept out of util.inspect, JSON and String() once resolved', () => {
     for (const auth of [{ token: SECRETS.token }, { ak: 'AK1', sk: SECRETS.sk }]) {
-      const config = resolveOptions({ ...base, auth });
+      const config = resolveOptions({ ...base, auth }, NODE_PLATFORM);
       expect(showsSecret(config), inspect(config.auth)).to.equal(false);
       expect(showsSecret(createSisClient({ ...base, auth }))).to.equal(false);
     }

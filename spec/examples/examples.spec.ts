@@ -52,6 +52,15 @@ const checkBargeIn = (stdout: string): void => {
   }
 };
 
+/** express-server.ts: a WAV of the sentence (the audio and its 44-byte header), then a 400 with the problem in a JSON body. */
+const checkExpressServer = (stdout: string): void => {
+  const wav = /status 200, content-type audio\/wav, (\d+) bytes/.exec(stdout);
+  expect(wav, stdout).to.not.equal(null);
+  expect(Number(wav?.[1])).to.equal(numberAfter(stdout, 'server: complete, HTTP 200,') + 44);
+  expect(stdout).to.include('status 400, content-type application/json');
+  expect(stdout).to.match(/body \{"error":\{"code":"REQUEST_INVALID",.*text/);
+};
+
 describe('examples', function () {
   this.timeout(60_000);
   let scratch: string;
@@ -85,6 +94,7 @@ describe('examples', function () {
       }
       if (name === 'llm-to-speech.ts') await checkLlmToSpeech(stdout, 'realtime', output);
       if (name === 'barge-in.ts') checkBargeIn(stdout);
+      if (name === 'express-server.ts') checkExpressServer(stdout);
     });
   }
 

@@ -2,7 +2,8 @@
  * The published artefact, proven once: `npm pack`'s tarball (built by `prepack`) installs into a
  * scratch project, where a consumer under the strictest compiler settings typechecks against every
  * subpath, an ES module and a CommonJS file (`require`, Node 20.19+) each run a synthesis against
- * the packaged emulator, the declaration maps point at shipped sources, and the bins run.
+ * the packaged emulator, a page bundled for the browser gets the browser build, the declaration maps
+ * point at shipped sources, and the bins run.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -22,7 +23,23 @@ import { toReadable } from 'rx-sis-tts/node';
 import { regionEndpoint, wsWebSocketFactory, type WebSocketFactory } from 'rx-sis-tts/transport';
 import { startEmulator, type EmulatorOptions } from 'rx-sis-tts/emulator';
 import { createTestingClient, type TestSession } from 'rx-sis-tts/testing';
-import { lastValueFrom, reduce, type SchedulerLike } from 'rxjs';
+import { playAudio, type AudioContextLike, type PlaybackProgress } from 'rx-sis-tts/browser';
+import { createSisRelay, memoryLimitStore, type SisRelayOptions } from 'rx-sis-tts/relay';
+import { redisLimitStore } from 'rx-sis-tts/relay/redis';
+import { lastValueFrom, reduce, type OperatorFunction, type SchedulerLike } from 'rxjs';
+
+// A page's playback, typed against the structural Web Audio types (no DOM lib here).
+const player = (context: AudioContextLike): OperatorFunction<AudioChunk, PlaybackProgress> => playAudio({ context, audioFormat: 'pcm', sampleRate: 16000 });
+void player;
+// A relay holding the credentials, its limits in a store (Redis for a fleet: ioredis is the app's).
+const relayOptions = (token: string): SisRelayOptions => ({
+  sis: { region: 'cn-north-4', projectId: 'p', auth: { token } },
+  authorize: (request) => (request.headers.cookie === undefined ? undefined : 'user'),
+  origins: ['https://app.example'],
+  store: memoryLimitStore(),
+});
+const fleetStore: typeof redisLimitStore = redisLimitStore;
+void fleetStore;
 
 // The testing kit: a real client over fake sockets, answered by the test.
 const testing = createTestingClient();
@@ -76,7 +93,10 @@ try {
   } catch (error) {
     refused = explain(error);
   }
-  console.log(JSON.stringify({ bytes, streamed, failure, refused, regional: typeof regional.synthesize$ }));
+  const relay = createSisRelay(relayOptions(emulator.token));
+  const relayed = relay.stats().sessions;
+  await relay.close();
+  console.log(JSON.stringify({ bytes, streamed, failure, refused, regional: typeof regional.synthesize$, relayed }));
 } finally {
   await emulator.close();
 }
@@ -126,7 +146,10 @@ describe('the npm package', function () {
     files = packed.files.map((f) => f.path);
 
     await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(scratch, packed.filename), 'rxjs@^7.8'], { cwd: scratch, ...BUFFER });
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(scratch, packed.filename), 'rxjs@^7.8', 'ioredis@^5'], {
+      cwd: scratch,
+      ...BUFFER,
+    });
     installed = join(scratch, 'node_modules', 'rx-sis-tts');
   });
   after(async () => {
@@ -199,7 +222,7 @@ describe('the npm package', function () {
     await writeFile(join(scratch, 'main.mts'), STRICT_CONSUMER);
     const result = await run(process.execPath, ['--import', 'tsx', join(scratch, 'main.mts')], { cwd: root, ...BUFFER });
     const printed = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
-    expect(printed).to.include({ failure: 'SERVICE_ERROR SIS.0413 traced', refused: 'CONFIG_INVALID', regional: 'function' });
+    expect(printed).to.include({ failure: 'SERVICE_ERROR SIS.0413 traced', refused: 'CONFIG_INVALID', regional: 'function', relayed: 0 });
     expect(printed['bytes']).to.be.a('number').greaterThan(0);
     expect(printed['streamed']).to.be.a('number').greaterThan(0);
   });
@@ -210,6 +233,29 @@ describe('the npm package', function () {
     const printed = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
     expect(printed).to.include({ isSisError: 'function', toReadable: 'function' });
     expect(printed['bytes']).to.be.a('number').greaterThan(0);
+  });
+
+  it("bundles for a page through the package's browser condition: the browser build, without ws or node: modules", async () => {
+    await writeFile(
+      join(scratch, 'page.mjs'),
+      "import { synthesize$ } from 'rx-sis-tts';\nimport { playAudio } from 'rx-sis-tts/browser';\nglobalThis.page = { synthesize$, playAudio };\n",
+    );
+    const { build } = await import('esbuild');
+    const result = await build({
+      absWorkingDir: scratch,
+      entryPoints: ['page.mjs'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).to.include('node_modules/rx-sis-tts/dist/index.browser.js');
+    expect(inputs.filter((input) => /node_modules\/ws\/|^node:|node_modules\/rx-sis-tts\/dist\/(index|transport\/ws-factory)\.js$/.test(input))).to.deep.equal(
+      [],
+    );
   });
 
   it('links the bins, which run as plain Node (shebang kept by the build)', async () => {

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { isRight } from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import type * as t from 'io-ts';
-import { checkStart } from '../../lib/emulator/start.js';
+import { checkStart } from '../../lib/protocol/start-check.js';
 import { SisRequestError } from '../../lib/errors.js';
 import { problemsFrom } from '../../lib/protocol/problems.js';
 import { resolveRequest, toStartCommand, type ResolvedRequest } from '../../lib/protocol/request.js';

@@ -3,9 +3,9 @@
  * client's handling of formats, rates, durations and subtitles can be tested against real bytes.
  * Both APIs' commands come down to one {@link AudioSpec}.
  */
-import { isLeft } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { SisConfigError } from '../../errors.js';
+import { isLeft } from '../../protocol/either.js';
 import { problemsFrom } from '../../protocol/problems.js';
 import { STREAMING_DEFAULTS, StreamingConfig, streamingRateHz } from '../../protocol/streaming.js';
 import type { AudioFormat, StartCommand } from '../../protocol/wire.js';

@@ -1,15 +1,16 @@
 /**
- * Checks the START command the way the service answers it: the wire codec (lib/protocol/wire.ts,
+ * Checks the START command the way the service answers it (the emulator answers with it, the relay
+ * refuses with it before anything goes upstream): the wire codec (lib/protocol/wire.ts,
  * with the rules of lib/protocol/rules.ts that the client checks too) decides what is valid, and
  * each problem maps to the documented error code (protocol.md §1, error codes).
  */
-import { isLeft } from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
-import { parseJson } from '../protocol/json.js';
-import { errorPath } from '../protocol/problems.js';
-import { codePointLength, isBlank, RANGES, type RangedField } from '../protocol/rules.js';
-import { isKnownVoice } from '../protocol/voices.js';
-import { startCommandWithin, type StartCommand } from '../protocol/wire.js';
+import { isLeft } from './either.js';
+import { parseJson } from './json.js';
+import { errorPath } from './problems.js';
+import { codePointLength, isBlank, RANGES, type RangedField } from './rules.js';
+import { isKnownVoice } from './voices.js';
+import { startCommandWithin, type StartCommand } from './wire.js';
 
 /** An error the service answers with an ERROR frame. */
 export interface ServiceError {

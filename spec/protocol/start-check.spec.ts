@@ -1,6 +1,6 @@
 /** The emulator's START check on its own: the code each problem gets, and which of several problems is answered. */
 import { expect } from 'chai';
-import { checkStart, type StartLimits } from '../../lib/emulator/start.js';
+import { checkStart, type StartLimits } from '../../lib/protocol/start-check.js';
 
 const limits: StartLimits = { textLimit: 10, voices: 'known' };
 const valid = {

@@ -1,16 +1,16 @@
 /**
  * Reads a streaming session's commands the way the service answers them (protocol.md §2): the wire
  * codecs (lib/protocol/streaming.ts) decide what is well formed, and each problem maps to the
- * documented error code, as for real-time synthesis (start.ts). What depends on the session's state
+ * documented error code, as for real-time synthesis (start-check.ts); the emulator and the relay both read with it. What depends on the session's state
  * (START twice, MSG before START, the session's total) is the session's business.
  */
-import { isLeft } from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
-import { parseJson } from '../protocol/json.js';
-import { codePointLength } from '../protocol/request.js';
-import { MsgCommand, STREAMING_PRESET_VOICES, StreamingStartCommand, type EndCommand } from '../protocol/streaming.js';
-import { VOICE_PATTERN } from '../protocol/rules.js';
-import { firstCodecError, type ServiceError } from './start.js';
+import { isLeft } from './either.js';
+import { parseJson } from './json.js';
+import { codePointLength } from './request.js';
+import { MsgCommand, STREAMING_PRESET_VOICES, StreamingStartCommand, type EndCommand } from './streaming.js';
+import { VOICE_PATTERN } from './rules.js';
+import { firstCodecError, type ServiceError } from './start-check.js';
 
 /** A command as the session receives it, or the ERROR it is answered with. */
 export type CommandRead = { readonly ok: true; readonly command: StreamingStartCommand | MsgCommand | EndCommand } | ({ readonly ok: false } & ServiceError);
