@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startReaderServer, type ReaderServer } from '../../examples/browser/server.js';
 import type { OfflineRender, PageGlobals } from '../../examples/browser/page-types.js';
-import { eventually, launchChromium } from '../helpers/chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { eventually } from '../helpers/eventually.js';
 
 const SCREENSHOT = join(process.env['SCREENSHOT_DIR'] ?? join(tmpdir(), 'rx-sis-tts-browser'), 'reader.png');
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

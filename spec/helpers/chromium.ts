@@ -32,19 +32,3 @@ export const launchChromium = async (): Promise<Browser> => {
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
 };
-
-/**
- * Waits until `condition` holds, checking it every `everyMs`; fails naming `what` when it still does
- * not after `withinMs`. For state outside the browser (a server's counters) that has no event to wait on.
- */
-export const eventually = async (
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  { withinMs = 10_000, everyMs = 20 }: { readonly withinMs?: number; readonly everyMs?: number } = {},
-): Promise<void> => {
-  const deadline = Date.now() + withinMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`still not ${what} after ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-};

@@ -4,16 +4,9 @@ import { SisConfigError, SisConnectionError } from '../../lib/errors.js';
 import { redisLimitStore, type RedisLimitStoreOptions } from '../../lib/relay/redis.js';
 import type { RelayLimitStore } from '../../lib/relay/store.js';
 import { errorOf } from '../helpers/errors.js';
+import { eventually } from '../helpers/eventually.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-
-/** Polls `condition` until it holds, for at most `withinMs`: a bounded wait on a condition, not a sleep. */
-const eventually = async (condition: () => Promise<boolean>, withinMs: number, what: string): Promise<void> => {
-  const deadline = Date.now() + withinMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+import { browser, closeEverythingAfterEach, emulatorFor, refusal, relayFor } from './support.js';
 
 describe('redisLimitStore', () => {
   let server: RedisServer;
@@ -124,7 +117,7 @@ describe('redisLimitStore', () => {
       const started = Date.now();
       expect(await survivor.acquire('user:alice', 2)).to.equal(true);
       expect(await survivor.acquire('user:alice', 2), 'the crashed relay still holds one').to.equal(false);
-      await eventually(() => survivor.acquire('user:alice', 2), 3000, "the crashed relay's slot expiring");
+      await eventually("the crashed relay's slot expired", () => survivor.acquire('user:alice', 2), { withinMs: 3000 });
       expect(Date.now() - started).to.be.at.least(250);
       expect(await survivor.acquire('user:alice', 2)).to.equal(false);
     });
@@ -192,7 +185,7 @@ describe('redisLimitStore', () => {
       expect(await store.consume('requests:alice', 1, 3, 300)).to.equal(false);
       const ttl = await admin.pttl('rx-sis-tts:relay:window:300:requests:alice');
       expect(ttl).to.be.within(1, 300);
-      await eventually(() => store.consume('requests:alice', 1, 3, 300), 3000, 'a new window');
+      await eventually('in a new window', () => store.consume('requests:alice', 1, 3, 300), { withinMs: 3000 });
       expect(Date.now() - started).to.be.at.least(290);
       expect(await admin.get('rx-sis-tts:relay:window:300:requests:alice')).to.equal('1');
     });
@@ -248,8 +241,35 @@ describe('redisLimitStore', () => {
       expect(error.message).to.include('did not answer within 150 ms');
       // Redis runs the late acquire when the pause ends; without the give-back the one slot stays taken.
       // (An acquire asked during the pause times out as well: it counts as not yet.)
-      await eventually(() => store.acquire('user:alice', 1).catch(() => false), 5000, 'the late slot being given back');
+      await eventually('given the late slot back', () => store.acquire('user:alice', 1).catch(() => false), { withinMs: 5000 });
       expect(await store.acquire('user:alice', 1)).to.equal(false);
+    });
+  });
+
+  describe('behind two relays', () => {
+    closeEverythingAfterEach();
+
+    it('holds one user to one limit across two relays sharing it, and frees it when the session ends', async () => {
+      const emulator = await emulatorFor();
+      const limits = { perUser: { sessions: 1 } };
+      const first = await relayFor(emulator, { limits, store: redisLimitStore({ redis: await connect() }) });
+      const second = await relayFor(emulator, { limits, store: redisLimitStore({ redis: await connect() }) });
+      const aliceSlots = () => admin.zcard('rx-sis-tts:relay:slots:sessions:user:alice');
+      const page = browser(first.url, { user: 'alice' });
+      await page.opened;
+      expect(await aliceSlots()).to.equal(1);
+      // alice's one session is on the first relay: the second refuses her, and still takes bob.
+      expect((await refusal(second.url, { user: 'alice' })).status).to.equal(429);
+      const bob = browser(second.url, { user: 'bob' });
+      await bob.opened;
+      page.ws.close();
+      await page.closed;
+      // The relay gives the slot back once the session has ended on both sides: wait for Redis to have it.
+      await eventually("alice's slot given back", async () => (await aliceSlots()) === 0);
+      const again = browser(second.url, { user: 'alice' });
+      await again.opened;
+      for (const ws of [bob.ws, again.ws]) ws.close();
+      expect({ first: first.relay.stats().refused.limited, second: second.relay.stats().refused.limited }).to.deep.equal({ first: 0, second: 1 });
     });
   });
 
