@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size]`: the library's `synthesize$`
+ * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size|session|relay]`: the library's `synthesize$`
  * against a raw `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
  *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
  *   (b) time to first chunk over 1,000 sequential sessions,
@@ -22,6 +22,13 @@
  * with and without the pool. Printed as three more tables; `--only warm` (or `npm run bench:warm`) runs (f) alone.
  * Then (g), in this process (see size.ts): the browser build bundled by esbuild for three pages, minified
  * and gzipped, with what the bytes are made of; `--only size` runs (g) alone (and compiles nothing).
+ * Then (h), one `node --expose-gc` child per side and run (see per-session.ts): what one session costs on a
+ * fake socket, retained heap per live session and bytes allocated per session, for a client, the one-shot
+ * `synthesize$` and a raw client, three runs each; `--only session` runs (h) alone.
+ * Then (i), with an emulator, the proxy and the browsers each in a process of their own (see relay.ts):
+ * `createSisRelay` against a naive raw `ws` proxy: time to first chunk (and direct to the emulator),
+ * 1,000 concurrent sessions (wall time, the proxy's peak RSS, `stats()` after) and a slow reader
+ * (the proxy's peak memory and bytes buffered); `--only relay` (or `npm run bench:relay`) runs (i) alone.
  * Everything runs the code compiled by tsc into bench/.out (`--tsx`: the sources through tsx).
  * Prints a Markdown table; exits 0 even when a target is missed (it is a measurement), 1 if the
  * benchmark itself could not run.
@@ -36,6 +43,9 @@ import { SPEAK_TARGETS, speakMarkdown, speakRows } from './speak-report.js';
 import type { WarmJob, WarmReport } from './warm.js';
 import { WARM_TARGETS, warmMarkdown, warmRows } from './warm-report.js';
 import { bundleSizes, sizeMarkdown } from './size.js';
+import { perSession, perSessionMarkdown } from './per-session.js';
+import { RELAY_JOBS, relayRun } from './relay.js';
+import { relayChecks, relayMarkdown, relayRows } from './relay-report.js';
 import { MIB } from './stats.js';
 import type { SequentialJob, SequentialReport, SizeJob, SizeReport } from './worker.js';
 
@@ -54,12 +64,12 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size]\n');
+  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size|session|relay]\n');
   process.exit(0);
 }
-if (flags.only !== undefined && flags.only !== 'speak' && flags.only !== 'warm' && flags.only !== 'size') {
+if (flags.only !== undefined && !['speak', 'warm', 'size', 'session', 'relay'].includes(flags.only)) {
   process.stderr.write(
-    `bench: --only takes 'speak' (the LLM → speech scenario (e)), 'warm' (warm connections (f)) or 'size' (the browser bundle (g)), not '${flags.only}'\n`,
+    `bench: --only takes 'speak' (the LLM → speech scenario (e)), 'warm' (warm connections (f)), 'size' (the browser bundle (g)), 'session' (per-session cost (h)) or 'relay' (the relay (i)), not '${flags.only}'\n`,
   );
   process.exit(2);
 }
@@ -104,6 +114,8 @@ const settings = quick
 const speakJob: SpeakJob = { rounds: quick ? 2 : 5 };
 /** (f): 200 rounds of four sequential sessions (about 40 s), then four 2-s load runs; --quick: 50 and 1 s. */
 const warmJob: WarmJob = quick ? { sessions: 50, warmup: 5, loadMs: 1_000 } : { sessions: 200, warmup: 10, loadMs: 2_000 };
+/** (h): 20,000 sessions held, then 20,000 run, three runs per side (about 2 minutes); --quick: 5,000 and one run. */
+const perSessionJob = quick ? { runs: 1, sessions: 5_000, batch: 100, warmup: 1_000 } : { runs: 3, sessions: 20_000, batch: 100, warmup: 2_000 };
 const extra = [
   quick ? '--quick' : '',
   flags['no-10k'] && !quick && only === undefined ? '--no-10k' : '',
@@ -160,6 +172,11 @@ const main = async (): Promise<void> => {
   const speak = only === undefined || only === 'speak' ? await runWorker<SpeakReport>(['speak', JSON.stringify(speakJob)], 300_000) : undefined;
   const warm = only === undefined || only === 'warm' ? await runWorker<WarmReport>(['warm', JSON.stringify(warmJob)], 300_000) : undefined;
   const size = only === undefined || only === 'size' ? await bundleSizes() : undefined;
+  const { runs: perSessionRuns, ...perSessionSettings } = perSessionJob;
+  const cost = only === undefined || only === 'session' ? await perSession(flags.tsx ? 'tsx' : 'compiled', perSessionRuns, perSessionSettings) : undefined;
+  // (i): 300 sequential sessions per route, 1,000 concurrent three times per proxy, an 8 MiB slow reader (about 40 s); --quick: RELAY_JOBS.quick.
+  const relay = only === undefined || only === 'relay' ? await relayRun(quick ? RELAY_JOBS.quick : RELAY_JOBS.full, flags.tsx ? 'tsx' : 'compiled') : undefined;
+  const relayTable = relay === undefined ? undefined : relayRows(relay);
   const table = results === undefined ? undefined : rows(results);
   const speakTable = speak === undefined ? undefined : speakRows(speak);
   const warmTables = warm === undefined ? undefined : warmRows(warm);
@@ -168,8 +185,10 @@ const main = async (): Promise<void> => {
     const e = speak === undefined ? {} : { speak: { targets: SPEAK_TARGETS, table: speakTable, results: speak } };
     const f = warm === undefined ? {} : { warm: { targets: WARM_TARGETS, tables: warmTables, results: warm } };
     const g = size === undefined ? {} : { size };
+    const h = cost === undefined ? {} : { perSession: cost };
+    const i = relay === undefined ? {} : { relay: { table: relayTable, checks: relayChecks(relay), results: relay } };
     process.stdout.write(
-      `${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', ...synthesis, ...e, ...f, ...g }, null, 2)}\n`,
+      `${JSON.stringify({ machine: machine(), command, runtime: flags.tsx ? 'tsx' : 'compiled', ...synthesis, ...e, ...f, ...g, ...h, ...i }, null, 2)}\n`,
     );
   } else {
     const how = `${flags.tsx ? 'sources run through tsx' : 'library compiled by tsc'}${quick ? '; --quick: smaller counts, figures indicative only' : ''}`;
@@ -178,6 +197,8 @@ const main = async (): Promise<void> => {
       ...(speak === undefined || speakTable === undefined ? [] : [speakMarkdown(speak, speakTable, command, how)]),
       ...(warm === undefined || warmTables === undefined ? [] : [warmMarkdown(warm, warmTables, command, how)]),
       ...(size === undefined ? [] : [sizeMarkdown(size, command)]),
+      ...(cost === undefined ? [] : [perSessionMarkdown(cost, command, how)]),
+      ...(relay === undefined || relayTable === undefined ? [] : [relayMarkdown(relay, relayTable, command, how)]),
     ];
     process.stdout.write(`${tables.join('\n\n')}\n`);
   }

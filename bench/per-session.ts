@@ -17,15 +17,18 @@
  *  (1) holds `sessions` sessions open after their START response, `gc()` twice, and takes
  *      (heapUsed + arrayBuffers − the idle baseline) ÷ sessions: retained bytes per live session;
  *      then lets them finish, `gc()` twice, and reports what is left above the baseline (residue);
+ *  then runs `sessions` complete sessions for their CPU time (`process.cpuUsage()`, indicative only);
  *  (2) runs `sessions` complete sessions, `batch` at a time, under the inspector's sampling heap
  *      profiler (one sample per 64 bytes on average, objects collected by either GC included):
  *      bytes (and, estimated from the samples, objects) allocated per session, by area of the code.
- * Child: `node --expose-gc bench/.out/bench/per-session.js child '{"side":"client","sessions":20000,"batch":100,"warmup":2000}'`.
+ * Child: `node --expose-gc bench/.out/bench/per-session.js child '{"side":"client","sessions":20000,"batch":100,"warmup":2000}'`;
+ * with `census` instead of `child` (and fewer sessions, e.g. 2000), what a live session is made of, from heap snapshots.
  */
 import { spawn } from 'node:child_process';
 import { Session as InspectorSession } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { getHeapSnapshot } from 'node:v8';
 import type { Subscribable } from 'rxjs';
 import { createSisClient, synthesize$, type AudioChunk, type SisClientOptions } from '../lib/index.js';
 import { bytesOf, textOf } from '../lib/transport/ws-data.js';
@@ -71,6 +74,7 @@ class FakeConnection implements WebSocketLike {
     private readonly library: SocketListener | undefined,
     private readonly raw: RawListener | undefined,
   ) {
+    server.opened += 1;
     setImmediate(openConnection, this);
   }
 
@@ -127,6 +131,7 @@ function finish(connection: FakeConnection): void {
 
 /** The fake server: its connections, and, while holding, the sessions waiting after their START response. */
 class FakeServer {
+  opened = 0;
   closed = 0;
   private holding = false;
   private held: FakeConnection[] = [];
@@ -309,6 +314,8 @@ export interface PerSessionReport {
   readonly allocatedPerSession: number;
   /** Objects allocated in (2) ÷ sessions, estimated from the samples (each weighted by its chance of being sampled). */
   readonly objectsPerSession: number;
+  /** CPU time (user + system) of this process per complete session, µs, without the profiler: machine-dependent, indicative. */
+  readonly cpuMicrosPerSession: number;
   /** Allocations by the area of the function that made them, per session, largest first. */
   readonly byArea: readonly AllocationShare[];
   /** Allocations by the nearest function of lib/ on the stack (rxjs, io-ts and builtins called from there count for it), per session. */
@@ -368,7 +375,8 @@ export const areaOf = (url: string, functionName: string): string => {
 const libFunctionOf = (frame: ProfileNode['callFrame']): string | undefined => {
   const match = /\/(lib\/[a-z-]+\/[^/]+)$/.exec(frame.url.replaceAll('\\', '/'));
   if (match === null || frame.url.includes('/node_modules/')) return undefined;
-  return `${frame.functionName === '' ? '(anonymous)' : frame.functionName} (${(match[1] ?? '').replace(/\.js$/, '.ts')}:${frame.lineNumber + 1})`;
+  // Compiled (bench/.out) lines are those of the emitted .js; under tsx, of esbuild's output.
+  return `${frame.functionName === '' ? '(anonymous)' : frame.functionName} (${match[1] ?? ''}:${frame.lineNumber + 1})`;
 };
 
 /** Sums a sampling profile: total bytes and objects, by area and by nearest lib/ function. */
@@ -407,9 +415,7 @@ const summarise = (profile: SamplingProfile, sessions: number) => {
     add(libFn, owner ?? '(no lib/ function on the stack)', node.selfSize, nodeObjects);
   }
   const shares = (map: Map<string, { bytes: number; objects: number }>): AllocationShare[] =>
-    [...map.entries()]
-      .map(([name, entry]) => ({ name, bytes: entry.bytes / sessions, objects: entry.objects / sessions }))
-      .sort((a, b) => b.bytes - a.bytes);
+    [...map.entries()].map(([name, entry]) => ({ name, bytes: entry.bytes / sessions, objects: entry.objects / sessions })).sort((a, b) => b.bytes - a.bytes);
   return { bytes, objects, byArea: shares(area), byLibFunction: shares(libFn).slice(0, 25) };
 };
 
@@ -439,6 +445,12 @@ export const measureSide = async ({ side, sessions, batch, warmup }: PerSessionJ
   await tally.until(allHeld);
   const afterBytes = await gcTwice();
 
+  // CPU time of complete sessions, without the profiler: the one figure here the machine's noise reaches.
+  const cpu = process.cpuUsage();
+  await runBatches(start, tally, sessions, batch);
+  const used = process.cpuUsage(cpu);
+  const cpuMicrosPerSession = (used.user + used.system) / sessions;
+
   // (2) allocated per session
   const inspector = new InspectorSession();
   inspector.connect();
@@ -454,8 +466,9 @@ export const measureSide = async ({ side, sessions, batch, warmup }: PerSessionJ
   if (head === undefined || samples === undefined) throw new Error('the sampling heap profile has no samples: this needs Node ≥ 20 (V8 ≥ 11.3)');
   const allocated = summarise({ head, samples }, sessions);
 
-  const expectedChunks = 2 * (warmup + warmHeld + 2 * sessions);
+  const expectedChunks = 2 * (warmup + warmHeld + 3 * sessions);
   if (tally.failed === 0 && tally.chunks !== expectedChunks) throw new Error(`${side}: ${tally.chunks} audio chunks, expected ${expectedChunks}`);
+  if (server.closed !== server.opened) throw new Error(`${side}: ${server.opened} sockets opened, ${server.closed} closed by the client`);
   return {
     side,
     sessions,
@@ -466,6 +479,7 @@ export const measureSide = async ({ side, sessions, batch, warmup }: PerSessionJ
     residueBytes: afterBytes - baselineBytes,
     allocatedPerSession: allocated.bytes / sessions,
     objectsPerSession: allocated.objects / sessions,
+    cpuMicrosPerSession,
     byArea: allocated.byArea,
     byLibFunction: allocated.byLibFunction,
     failed: tally.failed,
@@ -484,7 +498,7 @@ export interface PerSessionResult {
 
 /** The child for one side, compiled (bench/.out) or through tsx, as the rest of the bench runs. */
 const runChild = (job: PerSessionJob, runtime: Runtime, timeoutMs: number): Promise<PerSessionReport> => {
-  const script = runtime === 'tsx' ? ['--import', 'tsx', 'bench/per-session.ts'] : [join('bench/.out/bench/per-session.js')];
+  const script = runtime === 'tsx' ? ['--import', 'tsx', join('bench', 'per-session.ts')] : [join('bench', '.out', 'bench', 'per-session.js')];
   const child = spawn(process.execPath, ['--expose-gc', ...script, 'child', JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -516,7 +530,11 @@ const log = (message: string): void => {
 };
 
 /** (h): `runs` rounds, each running every side in its own child (the order turning every round). */
-export const perSession = async (runtime: Runtime, runs = 3, job: Omit<PerSessionJob, 'side'> = { sessions: 20_000, batch: 100, warmup: 2_000 }) => {
+export const perSession = async (
+  runtime: Runtime,
+  runs = 3,
+  job: Omit<PerSessionJob, 'side'> = { sessions: 20_000, batch: 100, warmup: 2_000 },
+): Promise<PerSessionResult> => {
   const reports: Record<PerSessionSide, PerSessionReport[]> = { client: [], 'one-shot': [], raw: [] };
   for (let run = 0; run < runs; run++) {
     const order = run % 2 === 0 ? PER_SESSION_SIDES : [...PER_SESSION_SIDES].reverse();
@@ -525,13 +543,12 @@ export const perSession = async (runtime: Runtime, runs = 3, job: Omit<PerSessio
       if (report.failed > 0) throw new Error(`per-session ${side}: ${report.failed} sessions failed (${report.firstError ?? '?'})`);
       log(
         `(h) run ${run + 1}/${runs} ${side}: ${fmt(report.retainedPerSession, 0)} B retained per live session (residue ${count(report.residueBytes)} B), ` +
-          `${fmt(report.allocatedPerSession, 0)} B / ${fmt(report.objectsPerSession, 0)} objects allocated per session`,
+          `${fmt(report.allocatedPerSession, 0)} B / ${fmt(report.objectsPerSession, 0)} objects allocated per session, ${fmt(report.cpuMicrosPerSession, 1)} µs CPU`,
       );
       reports[side].push(report);
     }
   }
-  const result: PerSessionResult = { job, runs, reports };
-  return result;
+  return { job, runs, reports };
 };
 
 /** Largest distance from the median, as a fraction of it: how closely the runs agree. */
@@ -552,33 +569,118 @@ export const perSessionMarkdown = (result: PerSessionResult, command: string, ru
   const raw = {
     retained: figure('raw', (r) => r.retainedPerSession),
     allocated: figure('raw', (r) => r.allocatedPerSession),
+    cpu: figure('raw', (r) => r.cpuMicrosPerSession),
   };
   const lines = PER_SESSION_SIDES.map((side) => {
     const reports = result.reports[side];
     const retained = figure(side, (r) => r.retainedPerSession);
     const allocated = figure(side, (r) => r.allocatedPerSession);
     const objects = figure(side, (r) => r.objectsPerSession);
+    const cpu = figure(side, (r) => r.cpuMicrosPerSession);
     const residue = Math.max(...reports.map((r) => r.residueBytes));
     const ratio = (value: number, base: number): string => (side === 'raw' ? '' : ` (${fmt(value / base, 2)}×)`);
-    const pct = (values: number[]): string => `±${fmt(100 * spread(values), 1)} %`;
+    const pct = (values: number[]): string => (values.length < 2 ? '—' : `±${fmt(100 * spread(values), 1)} %`);
     return (
       `| ${SIDE_LABELS[side]} | ${count(Math.round(retained))} B${ratio(retained, raw.retained)} | ${pct(reports.map((r) => r.retainedPerSession))} ` +
       `| ${count(residue)} B | ${count(Math.round(allocated))} B${ratio(allocated, raw.allocated)} | ${pct(reports.map((r) => r.allocatedPerSession))} ` +
-      `| ${count(Math.round(objects))} |`
+      `| ${count(Math.round(objects))} | ${fmt(cpu, 1)} µs${ratio(cpu, raw.cpu)} |`
     );
   });
+  // Allocations by area: the median over runs of each side's bytes per session in that area.
+  const areas = [...new Set(PER_SESSION_SIDES.flatMap((side) => result.reports[side].flatMap((r) => r.byArea.map((a) => a.name))))];
+  const inArea = (side: PerSessionSide, area: string): number => figure(side, (r) => r.byArea.find((a) => a.name === area)?.bytes ?? 0);
+  areas.sort((a, b) => inArea('one-shot', b) - inArea('one-shot', a));
+  const areaLines = areas
+    .filter((area) => PER_SESSION_SIDES.some((side) => inArea(side, area) >= 1))
+    .map((area) => `| ${area} | ${PER_SESSION_SIDES.map((side) => `${count(Math.round(inArea(side, area)))} B`).join(' | ')} |`);
   const { sessions, batch, warmup } = result.job;
   return [
     `### (h) Per-session cost on a fake socket (${machine()}; \`${command}\`; ${runtime})`,
     '',
     `Retained: ${count(sessions)} sessions held open after their START response, heapUsed + arrayBuffers after \`gc()\` twice, minus the idle process, ÷ ${count(sessions)}. ` +
       `Allocated: ${count(sessions)} complete sessions (${batch} at a time) under the sampling heap profiler (64 B interval, collected objects included). ` +
-      `Each side ran ${result.runs} times in a fresh \`node --expose-gc\` process after ${count(warmup)} warm-up sessions; medians, and the largest distance of a run from the median.`,
+      `Each side ran ${result.runs === 1 ? 'once' : `${result.runs} times`} in a fresh \`node --expose-gc\` process after ${count(warmup)} warm-up sessions; medians, and the largest distance of a run from the median. ` +
+      `CPU: \`process.cpuUsage()\` over another ${count(sessions)} complete sessions without the profiler, the one figure here that depends on the machine.`,
     '',
-    '| side | retained per live session (÷ raw) | runs | residue after release, worst | allocated per session (÷ raw) | runs | objects allocated per session |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| side | retained per live session (÷ raw) | runs | residue after release, worst | allocated per session (÷ raw) | runs | objects allocated per session | CPU per session (indicative) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...lines,
+    '',
+    'Allocated per session, by the area of the code of the function that allocated:',
+    '',
+    `| area | ${PER_SESSION_SIDES.join(' | ')} |`,
+    `|---|${PER_SESSION_SIDES.map(() => '---:').join('|')}|`,
+    ...areaLines,
   ].join('\n');
+};
+
+// ---- census: what a live session is made of ----------------------------------------------------------
+
+/** Objects of one kind (heap snapshot type and name) that a live session holds. */
+export interface CensusLine {
+  /** `type name`, e.g. `object SafeSubscriber`, `closure next`, `hidden system / Context`. */
+  readonly kind: string;
+  readonly count: number;
+  readonly bytes: number;
+}
+
+interface HeapSnapshotJson {
+  readonly snapshot: { readonly meta: { readonly node_fields: readonly string[]; readonly node_types: readonly [readonly string[], ...unknown[]] } };
+  readonly nodes: readonly number[];
+  readonly strings: readonly string[];
+}
+
+/** Count and self size of every kind of object on the heap now (after the GC that a snapshot makes). */
+const heapCensus = async (): Promise<Map<string, { count: number; bytes: number }>> => {
+  let text = '';
+  for await (const chunk of getHeapSnapshot()) text += String(chunk);
+  const { snapshot, nodes, strings } = JSON.parse(text) as HeapSnapshotJson;
+  const fields = snapshot.meta.node_fields;
+  const [typeNames] = snapshot.meta.node_types;
+  const at = { type: fields.indexOf('type'), name: fields.indexOf('name'), size: fields.indexOf('self_size') };
+  const kinds = new Map<string, { count: number; bytes: number }>();
+  for (let i = 0; i < nodes.length; i += fields.length) {
+    const type = typeNames[nodes[i + at.type] ?? 0] ?? '?';
+    const raw = strings[nodes[i + at.name] ?? 0] ?? '?';
+    // Strings and numbers are named by their value: one kind each.
+    const name = type === 'string' || type === 'number' || type === 'concatenated string' || type === 'sliced string' ? '' : raw.slice(0, 60);
+    const kind = `${type} ${name}`.trim();
+    const entry = kinds.get(kind) ?? { count: 0, bytes: 0 };
+    entry.count += 1;
+    entry.bytes += nodes[i + at.size] ?? 0;
+    kinds.set(kind, entry);
+  }
+  return kinds;
+};
+
+/**
+ * What one live session is made of: heap snapshots with none and with `sessions` sessions held after
+ * their START response, the difference ÷ sessions, by kind of object, largest first.
+ * `node --expose-gc bench/.out/bench/per-session.js census '{"side":"client","sessions":2000,"batch":100,"warmup":2000}'`
+ */
+export const census = async ({ side, sessions, batch, warmup }: PerSessionJob): Promise<CensusLine[]> => {
+  const server = new FakeServer();
+  const tally = new Tally();
+  const start = starterFor(side, server, tally);
+  await runBatches(start, tally, warmup, batch);
+  await gcTwice();
+  const before = await heapCensus();
+  const allHeld = tally.settled + sessions;
+  const holding = server.hold(sessions);
+  for (let i = 0; i < sessions; i++) start();
+  await holding;
+  await gcTwice();
+  const held = await heapCensus();
+  server.release();
+  await tally.until(allHeld);
+  return [...held.entries()]
+    .map(([kind, entry]) => ({
+      kind,
+      count: (entry.count - (before.get(kind)?.count ?? 0)) / sessions,
+      bytes: (entry.bytes - (before.get(kind)?.bytes ?? 0)) / sessions,
+    }))
+    .filter((line) => line.bytes >= 1)
+    .sort((a, b) => b.bytes - a.bytes);
 };
 
 // ---- child entry ---------------------------------------------------------------------------------
@@ -586,8 +688,11 @@ export const perSessionMarkdown = (result: PerSessionResult, command: string, ru
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [mode, json] = process.argv.slice(2);
   try {
-    if (mode !== 'child' || json === undefined) throw new Error("usage: node --expose-gc per-session.js child '{\"side\":…,\"sessions\":…,\"batch\":…,\"warmup\":…}'");
-    const report = await measureSide(JSON.parse(json) as PerSessionJob);
+    if ((mode !== 'child' && mode !== 'census') || json === undefined) {
+      throw new Error('usage: node --expose-gc per-session.js child|census \'{"side":…,"sessions":…,"batch":…,"warmup":…}\'');
+    }
+    const job = JSON.parse(json) as PerSessionJob;
+    const report = mode === 'child' ? await measureSide(job) : await census(job);
     process.stdout.write(`${JSON.stringify(report)}\n`);
     process.exit(0);
   } catch (error) {
