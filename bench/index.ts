@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size|session|relay]`: the library's `synthesize$`
+ * `npm run bench [-- --quick] [--json] [--no-10k] [--tsx] [--only synthesis|speak|warm|size|session|relay]`: the library's `synthesize$`
  * against a raw `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
  *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
  *   (b) time to first chunk over 1,000 sequential sessions,
@@ -64,12 +64,12 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 if (flags.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only speak|warm|size|session|relay]\n');
+  process.stdout.write('usage: npm run bench -- [--quick] [--json] [--no-10k] [--tsx] [--only synthesis|speak|warm|size|session|relay]\n');
   process.exit(0);
 }
-if (flags.only !== undefined && !['speak', 'warm', 'size', 'session', 'relay'].includes(flags.only)) {
+if (flags.only !== undefined && !['synthesis', 'speak', 'warm', 'size', 'session', 'relay'].includes(flags.only)) {
   process.stderr.write(
-    `bench: --only takes 'speak' (the LLM → speech scenario (e)), 'warm' (warm connections (f)), 'size' (the browser bundle (g)), 'session' (per-session cost (h)) or 'relay' (the relay (i)), not '${flags.only}'\n`,
+    `bench: --only takes 'synthesis' (the synthesize$ scenarios (a)–(d)), 'speak' (the LLM → speech scenario (e)), 'warm' (warm connections (f)), 'size' (the browser bundle (g)), 'session' (per-session cost (h)) or 'relay' (the relay (i)), not '${flags.only}'\n`,
   );
   process.exit(2);
 }
@@ -168,7 +168,7 @@ const main = async (): Promise<void> => {
   process.stderr.write(`bench: ${machine()}${quick ? ' (quick)' : ''}\n`);
   // (g) bundles the sources itself: nothing to compile when it runs alone.
   if (only !== 'size') await compile();
-  const results = only === undefined ? await synthesizeScenarios() : undefined;
+  const results = only === undefined || only === 'synthesis' ? await synthesizeScenarios() : undefined;
   const speak = only === undefined || only === 'speak' ? await runWorker<SpeakReport>(['speak', JSON.stringify(speakJob)], 300_000) : undefined;
   const warm = only === undefined || only === 'warm' ? await runWorker<WarmReport>(['warm', JSON.stringify(warmJob)], 300_000) : undefined;
   const size = only === undefined || only === 'size' ? await bundleSizes() : undefined;

@@ -87,9 +87,21 @@ const signed$ = (auth: AkSkAuth, url: string): Observable<Record<string, string>
  */
 export const authHeaders$ = (auth: AuthOptions, url: string): Observable<Record<string, string>> => {
   if (auth === 'relay') return of({});
-  return isTokenAuth(auth)
-    ? (typeof auth.token === 'string' ? from([auth.token]) : fromProvider(auth.token)).pipe(map((token) => ({ 'X-Auth-Token': checkedToken(token) })))
-    : signed$(auth, url);
+  if (!isTokenAuth(auth)) return signed$(auth, url);
+  const { token } = auth;
+  return typeof token === 'string'
+    ? defer(() => of({ 'X-Auth-Token': checkedToken(token) }))
+    : fromProvider(token).pipe(map((t) => ({ 'X-Auth-Token': checkedToken(t) })));
+};
+
+/**
+ * The headers of `auth` when nothing has to be waited for (a fixed token, a relay), else undefined.
+ * A session connects with them at once, without an Observable: the common case costs no subscription.
+ * @throws when a fixed token is not a valid header value (the client's option checks refuse it first).
+ */
+export const immediateAuthHeaders = (auth: AuthOptions): Record<string, string> | undefined => {
+  if (auth === 'relay') return {};
+  return isTokenAuth(auth) && typeof auth.token === 'string' ? { 'X-Auth-Token': checkedToken(auth.token) } : undefined;
 };
 
 /** The `invalidate` of a refreshable token provider, if `auth` has one (a signature, a fixed token or a relay has nothing to refresh). */

@@ -1,6 +1,6 @@
 /** Text frames enter a session only through here: JSON, then the codec of their `resp_type`. */
 import type * as t from 'io-ts';
-import { isLeft, left, right, type Either } from './either.js';
+import { decodeFast, isLeft, left, right, type Either } from './either.js';
 import { problemsFrom } from './problems.js';
 import { AnyResponse, responseCodecs, type KnownResponseType, type ServerResponse } from './wire.js';
 import { parseJson } from './json.js';
@@ -15,8 +15,8 @@ export const excerpt = (text: string, max = 120): string => JSON.stringify(text.
 const isKnown = (respType: string): respType is KnownResponseType => Object.hasOwn(responseCodecs, respType);
 
 const decodeKnown = (respType: KnownResponseType, json: unknown): Either<t.Errors, ServerResponse> => {
-  const codec: t.Decoder<unknown, ServerResponse> = responseCodecs[respType];
-  return codec.decode(json);
+  const codec: { readonly is: t.Is<ServerResponse>; decode(value: unknown): t.Validation<ServerResponse> } = responseCodecs[respType];
+  return decodeFast(codec, json);
 };
 
 /**
@@ -26,7 +26,7 @@ const decodeKnown = (respType: KnownResponseType, json: unknown): Either<t.Error
 export const decodeServerFrame = (text: string): Either<string, DecodedFrame> => {
   const json = parseJson(text);
   if (json === undefined) return left(`a text frame that is not JSON: ${excerpt(text)}`);
-  const typed = AnyResponse.decode(json);
+  const typed = decodeFast(AnyResponse, json);
   if (isLeft(typed)) return left(`a frame without a string resp_type: ${excerpt(text)}`);
   const { resp_type } = typed.right;
   if (!isKnown(resp_type)) return right({ known: false, respType: resp_type, frame: json as Record<string, unknown> });

@@ -4,7 +4,7 @@
 import * as t from 'io-ts';
 import { check, objectProblems, unknownKeyProblems } from '../checks.js';
 import { SisConfigError, SisRequestError } from '../errors.js';
-import { isLeft } from './either.js';
+import { decodeFast, isLeft } from './either.js';
 import { problemsFrom } from './problems.js';
 import { AudioFormat, MAX_TEXT_LENGTH, Pitch, SampleRate, Speed, SubtitleLevel, textWithin, toWireSampleRate, VoiceName, Volume } from './rules.js';
 import { DEFAULT_VOICE, type Voice } from './voices.js';
@@ -115,7 +115,7 @@ export const resolveRequest = (request: unknown, limits: RequestLimits = DEFAULT
   if (badLimits.length > 0) throw new SisConfigError(badLimits, 'request limits');
   const notAnObject = objectProblems('', request, "{ text: '...' }");
   if (notAnObject.length > 0) throw new SisRequestError(notAnObject);
-  const decoded = codecFor(limits).decode(request);
+  const decoded = decodeFast(codecFor(limits), request);
   const problems = [...unknownKeyProblems(request, REQUEST_KEYS), ...(isLeft(decoded) ? problemsFrom(decoded.left) : [])];
   if (problems.length > 0 || isLeft(decoded)) throw new SisRequestError(problems);
   const value: Decoded = decoded.right;

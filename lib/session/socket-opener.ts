@@ -4,7 +4,7 @@
  * goes back to credentials, once.
  */
 import type { Subscription } from 'rxjs';
-import { authHeaders$, tokenInvalidator } from '../auth/token.js';
+import { authHeaders$, immediateAuthHeaders, tokenInvalidator } from '../auth/token.js';
 import { SisAuthError, SisConnectionError, SisError, SisProtocolError, type SisHandshakeError } from '../errors.js';
 import { handshakeErrorFrom } from '../transport/handshake.js';
 import type { ConnectRequest, SocketListener, TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
@@ -111,6 +111,13 @@ export class SocketOpener {
   }
 
   private connectFresh(): void {
+    let now: Record<string, string> | undefined;
+    try {
+      now = immediateAuthHeaders(this.config.auth);
+    } catch (error) {
+      return this.session.fail(credentialsFailure(error));
+    }
+    if (now !== undefined) return this.connect(now);
     this.resources.add(
       authHeaders$(this.config.auth, this.url).subscribe({
         next: (headers) => this.connect(headers),

@@ -1,8 +1,14 @@
 /**
  * The time limits of one session (`Timeouts`), shared by the real-time session and the streaming
- * speech: at most one timer per limit, on the session's scheduler (virtual time in marble tests).
- * The idle timer is re-armed lazily: a frame only records its time (`idleLeft`), the timer checks
- * the gap when it fires.
+ * speech, on the session's scheduler (virtual time in marble tests).
+ *
+ * One timer for all of them: starting a limit records its deadline, stopping it forgets the
+ * deadline, and a single scheduled action is kept armed no later than the nearest deadline. When it
+ * fires it looks at the deadlines: one that has passed is reported, the others re-arm it. A limit
+ * started and stopped before its time (connect, first audio: the common case) thus costs two
+ * assignments, not a timer of its own created and cancelled; a session sets and clears one timer.
+ * The idle limit is re-armed lazily the same way: a frame only records its time (`idleLeft`), and the
+ * deadline is checked against it when reached.
  */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { Timeouts } from './options.js';
@@ -13,28 +19,24 @@ export type TimerName = keyof Timeouts;
 export interface TimedSession {
   /** Milliseconds left before the idle limit is reached, from the last frame. */
   idleLeft(): number;
-  /** A limit ran out (its timer is already gone). */
+  /** A limit ran out (it is no longer running). */
   timedOut(name: TimerName): void;
 }
 
-interface TimerState {
-  readonly timers: SessionTimers;
-  readonly name: TimerName;
-}
+/** The order limits are reported in when several run out at the same moment. */
+const NAMES: readonly TimerName[] = ['connect', 'firstAudio', 'idle', 'errorGrace', 'total'];
 
-// Module-level timer bodies: a timer carries its session as state instead of a closure each.
-function fire(this: SchedulerAction<TimerState>, state?: TimerState): void {
-  state?.timers.fired(state.name);
-}
-function checkIdle(this: SchedulerAction<TimerState>, state?: TimerState): void {
-  if (state === undefined) return;
-  const left = state.timers.session.idleLeft();
-  if (left <= 0) state.timers.fired('idle');
-  else this.schedule(state, left);
+// A module-level body: the action carries its timers as state instead of a closure each.
+function wake(this: SchedulerAction<SessionTimers>, timers?: SessionTimers): void {
+  timers?.woke(this);
 }
 
 export class SessionTimers {
-  private readonly running = new Map<TimerName, Subscription>();
+  /** When each running limit runs out, on the scheduler's clock; absent: not running. */
+  private readonly deadlines = new Map<TimerName, number>();
+  /** The one scheduled action, and the time it is due. */
+  private action: Subscription | undefined;
+  private due = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -42,30 +44,74 @@ export class SessionTimers {
     readonly session: TimedSession,
   ) {}
 
-  /** (Re)starts the timer of a limit; an `Infinity` limit starts none. */
+  /** (Re)starts a limit from now; an `Infinity` limit starts none. */
   start(name: TimerName): void {
-    this.stop(name);
     const ms = this.timeouts[name];
-    if (ms !== Infinity) this.running.set(name, this.scheduler.schedule(name === 'idle' ? checkIdle : fire, ms, { timers: this, name }));
+    if (ms === Infinity) return void this.deadlines.delete(name);
+    const deadline = this.scheduler.now() + ms;
+    this.deadlines.set(name, deadline);
+    if (deadline < this.due) this.arm(deadline);
   }
 
+  /** Stops a limit. The action stays armed: if it fires first, it finds nothing due and re-arms or ends. */
   stop(name: TimerName): void {
-    this.running.get(name)?.unsubscribe();
-    this.running.delete(name);
+    this.deadlines.delete(name);
   }
 
   has(name: TimerName): boolean {
-    return this.running.has(name);
+    return this.deadlines.has(name);
   }
 
-  fired(name: TimerName): void {
-    this.running.delete(name);
-    this.session.timedOut(name);
-  }
-
-  /** Stops every timer: part of the session's teardown. */
+  /** Stops every limit and the action: part of the session's teardown. */
   clear(): void {
-    for (const timer of this.running.values()) timer.unsubscribe();
-    this.running.clear();
+    this.deadlines.clear();
+    this.action?.unsubscribe();
+    this.action = undefined;
+    this.due = Number.POSITIVE_INFINITY;
+  }
+
+  /** The action fired: report the first limit that ran out, or re-arm for the nearest one left. */
+  woke(action: SchedulerAction<SessionTimers>): void {
+    const now = this.scheduler.now();
+    for (const name of NAMES) {
+      const deadline = this.deadlines.get(name);
+      if (deadline === undefined || deadline > now) continue;
+      // Idle counts from the last frame, which may have come since the deadline was set.
+      const left = name === 'idle' ? this.session.idleLeft() : 0;
+      if (left > 0) {
+        this.deadlines.set(name, now + left);
+        continue;
+      }
+      this.deadlines.delete(name);
+      this.action = undefined;
+      this.due = Number.POSITIVE_INFINITY;
+      this.session.timedOut(name);
+      // The session may have ended (teardown cleared everything) or gone on: re-arm for what is left.
+      if (this.action === undefined) this.rearm(action);
+      return;
+    }
+    this.action = undefined;
+    this.due = Number.POSITIVE_INFINITY;
+    this.rearm(action);
+  }
+
+  /** Re-schedules the action that just ran (no new timer object) for the nearest deadline, if any. */
+  private rearm(action: SchedulerAction<SessionTimers>): void {
+    const next = this.nearest();
+    if (next === undefined) return;
+    this.due = next;
+    this.action = action.schedule(this, Math.max(0, next - this.scheduler.now()));
+  }
+
+  private arm(deadline: number): void {
+    this.action?.unsubscribe();
+    this.due = deadline;
+    this.action = this.scheduler.schedule(wake, Math.max(0, deadline - this.scheduler.now()), this);
+  }
+
+  private nearest(): number | undefined {
+    let next: number | undefined;
+    for (const deadline of this.deadlines.values()) if (next === undefined || deadline < next) next = deadline;
+    return next;
   }
 }

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decodeServerFrame } from '../../lib/protocol/decode.js';
+import { decodeFast } from '../../lib/protocol/either.js';
+import { SynthesisRequestCodec } from '../../lib/protocol/request.js';
+import { AnyResponse, responseCodecs } from '../../lib/protocol/wire.js';
 
 const decode = (frame: unknown) => decodeServerFrame(typeof frame === 'string' ? frame : JSON.stringify(frame));
 
@@ -69,5 +72,51 @@ describe('decodeServerFrame', () => {
     expect(decode({ resp_type: 'constructor' })).to.deep.include({ _tag: 'Right' });
     const result = decode({ resp_type: 'toString' });
     expect(result._tag === 'Right' && !result.right.known).to.equal(true);
+  });
+});
+
+describe('decodeFast', () => {
+  /** Values near every codec's shape: right ones, wrong field types, missing and extra fields. */
+  const field = fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: -600, max: 20_000 }), fc.boolean(), fc.constant(null), fc.constant(undefined));
+  const pick = <T>(values: readonly T[]) => fc.constantFrom(...values);
+  const near = fc.record(
+    {
+      resp_type: fc.oneof(pick(['START', 'RESULT', 'END', 'ERROR', 'FATAL_ERROR', 'EVENT', 'OTHER']), field),
+      trace_id: fc.oneof(fc.uuid(), field),
+      reason: fc.oneof(pick(['NORMAL', 'ERROR']), field),
+      error_code: fc.oneof(pick(['SIS.0001', 'SIS.0413']), field),
+      error_msg: field,
+      text: fc.oneof(fc.string({ maxLength: 30 }), pick(['', '   ', '你好']), field),
+      audioFormat: fc.oneof(pick(['pcm', 'mp3', 'alaw', 'ulaw', 'wav']), field),
+      sampleRate: fc.oneof(pick([8000, 16000, 44100]), field),
+      voice: fc.oneof(pick(['chinese_xiaoyan_common', 'x']), field),
+      speed: field,
+      pitch: field,
+      volume: field,
+      subtitle: fc.oneof(pick(['none', 'word_level', 'phoneme_level']), field),
+      event: field,
+      subtitles: fc.oneof(fc.array(fc.record({ text: field, begin_time: field, end_time: field }), { maxLength: 2 }), field),
+    },
+    { requiredKeys: [] },
+  );
+  const codecs = { request: SynthesisRequestCodec, frame: AnyResponse, ...responseCodecs };
+
+  it('gives what decode gives, for every codec of the package: the same value when valid, decode’s errors when not', () => {
+    for (const [name, codec] of Object.entries(codecs)) {
+      fc.assert(
+        fc.property(fc.oneof(near, fc.anything()), (value) => {
+          const fast = decodeFast(codec as typeof AnyResponse, value);
+          const slow = (codec as typeof AnyResponse).decode(value);
+          expect(fast, name).to.deep.equal(slow);
+        }),
+        { numRuns: 500 },
+      );
+    }
+  });
+
+  it('takes a value that is already valid as it is (the same object, no copy)', () => {
+    const request = { text: '你好', sampleRate: 16000 };
+    const decoded = decodeFast(SynthesisRequestCodec, request);
+    expect(decoded._tag === 'Right' && decoded.right).to.equal(request);
   });
 });
