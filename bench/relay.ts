@@ -119,13 +119,8 @@ export interface ConcurrentRound {
   readonly relayStats: SisRelayStats | undefined;
 }
 
-export interface SlowReaderRun {
-  readonly proxy: ProxyKind;
-  readonly bytes: number;
-  /** From the socket's creation until END. */
-  readonly elapsedMs: number;
-  /** Times the browser paused its socket. */
-  readonly pauses: number;
+/** What the proxy process sampled while one slow reader read. */
+export interface Sample {
   /** Whether the proxy collected garbage before each sample (it runs with --expose-gc). */
   readonly collected: boolean;
   readonly samples: number;
@@ -136,6 +131,15 @@ export interface SlowReaderRun {
   readonly peakArrayBuffersBytes: number;
   /** The most bytes sampled waiting to be written to the browser. */
   readonly maxBufferedBytes: number;
+}
+
+export interface SlowReaderRun extends Sample {
+  readonly proxy: ProxyKind;
+  readonly bytes: number;
+  /** From the socket's creation until END. */
+  readonly elapsedMs: number;
+  /** Times the browser paused its socket. */
+  readonly pauses: number;
 }
 
 export interface RelayReport {
@@ -216,16 +220,6 @@ const baselineProxy = async (target: Target): Promise<Proxy> => {
 interface IdleReport {
   readonly open: number;
   readonly stats: SisRelayStats | undefined;
-}
-
-interface Sample {
-  readonly collected: boolean;
-  readonly samples: number;
-  readonly idleBytes: number;
-  readonly peakBytes: number;
-  readonly peakHeapUsedBytes: number;
-  readonly peakArrayBuffersBytes: number;
-  readonly maxBufferedBytes: number;
 }
 
 /** What the orchestrator asks a proxy process. */
