@@ -103,7 +103,8 @@ class Session implements OpeningSession, TimedSession {
   constructor(
     private readonly subscriber: Subscriber<SisEvent>,
     private readonly config: SessionConfig,
-    private readonly startCommand: string,
+    /** The START command's JSON, kept until the START response (a transparent reconnect sends it again), then let go. */
+    private startCommand: string | undefined,
   ) {
     this.subscribedAt = config.scheduler.now();
     this.lastFrameAt = this.subscribedAt;
@@ -135,7 +136,7 @@ class Session implements OpeningSession, TimedSession {
   // ---- SocketListener: what the transport reports ------------------------------------------------
 
   onOpen(): void {
-    if (this.state.name !== 'connecting' || this.socket === undefined) return;
+    if (this.state.name !== 'connecting' || this.socket === undefined || this.startCommand === undefined) return;
     this.socketOpen = true;
     this.connectMs = this.since();
     this.timers.stop('connect');
@@ -225,6 +226,7 @@ class Session implements OpeningSession, TimedSession {
       case 'START':
         if (state.name !== 'awaiting-start') return this.violation('a second START response');
         this.state = { name: 'streaming', traceId: response.trace_id };
+        this.startCommand = undefined;
         this.opener.started();
         return this.subscriber.next({ type: 'start', traceId: response.trace_id, elapsedMs: this.since() });
       case 'RESULT':

@@ -32,8 +32,14 @@ function wake(this: SchedulerAction<SessionTimers>, timers?: SessionTimers): voi
 }
 
 export class SessionTimers {
-  /** When each running limit runs out, on the scheduler's clock; absent: not running. */
-  private readonly deadlines = new Map<TimerName, number>();
+  /** When each limit runs out, on the scheduler's clock; NaN: not running. (A fixed shape, lighter than a Map.) */
+  private readonly deadlines: Record<TimerName, number> = {
+    connect: Number.NaN,
+    firstAudio: Number.NaN,
+    idle: Number.NaN,
+    errorGrace: Number.NaN,
+    total: Number.NaN,
+  };
   /** The one scheduled action, and the time it is due. */
   private action: Subscription | undefined;
   private due = Number.POSITIVE_INFINITY;
@@ -47,24 +53,24 @@ export class SessionTimers {
   /** (Re)starts a limit from now; an `Infinity` limit starts none. */
   start(name: TimerName): void {
     const ms = this.timeouts[name];
-    if (ms === Infinity) return void this.deadlines.delete(name);
+    if (ms === Infinity) return this.stop(name);
     const deadline = this.scheduler.now() + ms;
-    this.deadlines.set(name, deadline);
+    this.deadlines[name] = deadline;
     if (deadline < this.due) this.arm(deadline);
   }
 
   /** Stops a limit. The action stays armed: if it fires first, it finds nothing due and re-arms or ends. */
   stop(name: TimerName): void {
-    this.deadlines.delete(name);
+    this.deadlines[name] = Number.NaN;
   }
 
   has(name: TimerName): boolean {
-    return this.deadlines.has(name);
+    return !Number.isNaN(this.deadlines[name]);
   }
 
   /** Stops every limit and the action: part of the session's teardown. */
   clear(): void {
-    this.deadlines.clear();
+    for (const name of NAMES) this.deadlines[name] = Number.NaN;
     this.action?.unsubscribe();
     this.action = undefined;
     this.due = Number.POSITIVE_INFINITY;
@@ -74,15 +80,15 @@ export class SessionTimers {
   woke(action: SchedulerAction<SessionTimers>): void {
     const now = this.scheduler.now();
     for (const name of NAMES) {
-      const deadline = this.deadlines.get(name);
-      if (deadline === undefined || deadline > now) continue;
+      const deadline = this.deadlines[name];
+      if (Number.isNaN(deadline) || deadline > now) continue;
       // Idle counts from the last frame, which may have come since the deadline was set.
       const left = name === 'idle' ? this.session.idleLeft() : 0;
       if (left > 0) {
-        this.deadlines.set(name, now + left);
+        this.deadlines[name] = now + left;
         continue;
       }
-      this.deadlines.delete(name);
+      this.deadlines[name] = Number.NaN;
       this.action = undefined;
       this.due = Number.POSITIVE_INFINITY;
       this.session.timedOut(name);
@@ -111,7 +117,10 @@ export class SessionTimers {
 
   private nearest(): number | undefined {
     let next: number | undefined;
-    for (const deadline of this.deadlines.values()) if (next === undefined || deadline < next) next = deadline;
+    for (const name of NAMES) {
+      const deadline = this.deadlines[name];
+      if (!Number.isNaN(deadline) && (next === undefined || deadline < next)) next = deadline;
+    }
     return next;
   }
 }
