@@ -30,6 +30,7 @@ import {
   type SisEvent,
 } from '../lib/index.js';
 import type { Fault, SessionFault } from '../lib/emulator/index.js';
+import { mulberry32 } from './stats.js';
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
@@ -122,18 +123,6 @@ const socketTracker = (): { readonly created: () => number; readonly allClosed: 
     });
   });
   return { created: () => created, allClosed: () => (open === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))) };
-};
-
-/** A small seeded PRNG (mulberry32), so that a run can be repeated with SOAK_SEED. */
-const random = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 };
 
 // ---- the sessions ---------------------------------------------------------------------------------
@@ -233,7 +222,7 @@ const main = async (): Promise<void> => {
   const concurrency = env('SOAK_CONCURRENCY', 100);
   const deadlineMs = env('SOAK_DEADLINE_MS', 180_000);
   const seed = env('SOAK_SEED', Math.floor(Math.random() * 2 ** 31));
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
 
   const deadline = setTimeout(() => {

@@ -37,6 +37,7 @@ import { planAudio } from '../lib/emulator/audio/plan.js';
 import { startEmulator, synthesizeStreamingAudio, type Emulator, type SessionRecord, type StreamingStartCommand } from '../lib/emulator/index.js';
 import { createSisClient, sentences, type SisClient, type SpeakOptions } from '../lib/index.js';
 import { rawStartJson, textOf, within } from './clients.js';
+import { mulberry32 } from './stats.js';
 
 /**
  * The answer: eight sentences (as `sentences()` cuts it), a short one first as LLMs often start, 155
@@ -103,21 +104,9 @@ export interface SpeakReport {
 
 // ---- the simulated LLM ------------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-const prng = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
 /** The text in tokens of 1–4 code points (a token never splits a character). */
 export const tokenize = (text: string, seed: number): string[] => {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const [min, max] = SPEAK_SETTINGS.tokenChars;
   const characters = [...text];
   const tokens: string[] = [];

@@ -23,3 +23,15 @@ export const fmt = (value: number, digits = 2): string =>
 export const count = (value: number): string => value.toLocaleString('en-US');
 
 export const MIB = 1024 * 1024;
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1), so that a run can be repeated from its seed. */
+export const mulberry32 = (seed: number): (() => number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};

@@ -15,7 +15,7 @@ import { faultProblems } from './options.js';
 import { StepPlayer, SYNTHESIS_OVER, type SessionSocket } from './player.js';
 import { recordClose, recordEnding, recordIdleClose, recordServerClose, type EmulatorStats, type Mutable, type RealtimeSessionRecord } from './records.js';
 import { errorSteps, fatalSteps, sessionScript, type Outcome, type ScriptSettings } from './script.js';
-import { checkStart, type ServiceError } from '../protocol/start-check.js';
+import { checkStart, ORDER_ERRORS, type ServiceError } from '../protocol/start-check.js';
 
 export { HIGH_WATER_MARK, type SessionSocket } from './player.js';
 
@@ -137,14 +137,11 @@ export const runSession = (ws: SessionSocket, deps: SessionDeps): void => {
     if (received === 1) clearIdleTimer();
     if (isBinary) {
       // After END the session is over: answer the mistake, but do not end it a second time.
-      fail(
-        { errorCode: 'SIS.0032', errorMsg: 'binary data is not accepted: send the START command as a JSON text frame' },
-        { end: config.errorThenEnd && record.ending === undefined },
-      );
+      fail(ORDER_ERRORS.binary, { end: config.errorThenEnd && record.ending === undefined });
       return;
     }
     if (received === 1) return onStart(textOf(data));
-    fail({ errorCode: 'SIS.0031', errorMsg: 'only one START command is accepted per connection' }, { end: config.errorThenEnd && record.ending === undefined });
+    fail(ORDER_ERRORS.secondStart, { end: config.errorThenEnd && record.ending === undefined });
   });
 
   ws.on('close', (code: number) => {

@@ -30,13 +30,11 @@ import { recordClose, recordEnding, recordIdleClose, recordServerClose, type Mut
 import { errorStep, fatalSteps, type Outcome, type ScriptSettings } from './script.js';
 import { SentenceBuffer } from './sentence-buffer.js';
 import { adoptChosenFault, type SessionDeps } from './session.js';
-import type { ServiceError } from '../protocol/start-check.js';
+import { ORDER_ERRORS, type ServiceError } from '../protocol/start-check.js';
 import { pieceProblem, readCommand, startProblem } from '../protocol/streaming-commands.js';
 import { eventStep, StreamingScript, type Emitted } from './streaming-script.js';
 
 type State = 'initial' | 'receiving' | 'ended' | 'over';
-
-const NOT_STARTED: ServiceError = { errorCode: 'SIS.0031', errorMsg: 'no synthesis is running: send START first' };
 
 /** A timeout that can be restarted; 0 ms disables it. */
 class Timeout {
@@ -121,9 +119,7 @@ class StreamingSession {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.state === 'over' || this.serverClosing) return;
-    const read = isBinary
-      ? ({ ok: false, errorCode: 'SIS.0032', errorMsg: 'binary data is not accepted: send commands as JSON text frames' } as const)
-      : readCommand(textOf(data));
+    const read = isBinary ? ({ ok: false, ...ORDER_ERRORS.binary } as const) : readCommand(textOf(data));
     if (read.ok && read.command.command === 'MSG') this.deps.stats.piecesReceived++;
     if (this.state === 'ended') {
       if (read.ok && read.command.command === 'MSG') this.deps.record.pieces.push({ text: read.command.text, accepted: false });
@@ -164,7 +160,7 @@ class StreamingSession {
     const { config, record } = this.deps;
     if (this.state !== 'receiving') {
       record.pieces.push({ text, accepted: false });
-      return this.fail(NOT_STARTED);
+      return this.fail(ORDER_ERRORS.notStarted);
     }
     this.textTimer.start(this.deps.config.textTimeoutMs);
     const problem = pieceProblem(text, config);
@@ -178,7 +174,7 @@ class StreamingSession {
   }
 
   private onEnd(): void {
-    if (this.state !== 'receiving') return this.fail(NOT_STARTED);
+    if (this.state !== 'receiving') return this.fail(ORDER_ERRORS.notStarted);
     this.endOfText();
   }
 

@@ -18,6 +18,17 @@ export interface ServiceError {
   readonly errorMsg: string;
 }
 
+/**
+ * What the service answers when a connection breaks the protocol's order rather than a command's
+ * shape: a second START, a binary frame, a command before START (both APIs; the emulator and the
+ * relay answer with these).
+ */
+export const ORDER_ERRORS = {
+  secondStart: { errorCode: 'SIS.0031', errorMsg: 'only one START command is accepted per connection' },
+  binary: { errorCode: 'SIS.0032', errorMsg: 'binary data is not accepted: send commands as JSON text frames' },
+  notStarted: { errorCode: 'SIS.0031', errorMsg: 'no synthesis is running: send START first' },
+} as const satisfies Record<string, ServiceError>;
+
 export type StartCheck = { readonly ok: true; readonly command: StartCommand } | ({ readonly ok: false } & ServiceError);
 
 export interface StartLimits {

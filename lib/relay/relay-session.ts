@@ -20,7 +20,7 @@
  */
 import { Subscription } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
-import { checkStart } from '../protocol/start-check.js';
+import { checkStart, ORDER_ERRORS, type ServiceError } from '../protocol/start-check.js';
 import { pieceProblem, readCommand, startProblem } from '../protocol/streaming-commands.js';
 import { SisConnectionError, SisTimeoutError, type SisError } from '../errors.js';
 import { parseJson } from '../protocol/json.js';
@@ -45,7 +45,7 @@ type Checked =
   | { readonly ok: true; readonly characters: number; readonly start: boolean }
   | { readonly ok: false; readonly errorCode: string; readonly errorMsg: string };
 
-const refusedCommand = (errorCode: string, errorMsg: string): Checked => ({ ok: false, errorCode, errorMsg });
+const refusedCommand = ({ errorCode, errorMsg }: ServiceError): Checked => ({ ok: false, errorCode, errorMsg });
 
 /** A close code one side may pass on to the other (RFC 6455 §7.4: not 1004-1006, 1015, or unassigned). */
 export const passableCloseCode = (code: number): number =>
@@ -133,7 +133,7 @@ export class RelaySession implements OpeningSession {
 
   private readonly onBrowserMessage = (data: RawData, isBinary: boolean): void => {
     if (this.state === 'closing' || this.state === 'closed') return;
-    if (isBinary) return this.refuse('invalid', 'SIS.0032', 'binary data is not accepted: send commands as JSON text frames', 1003);
+    if (isBinary) return this.refuse('invalid', ORDER_ERRORS.binary.errorCode, ORDER_ERRORS.binary.errorMsg, 1003);
     if (this.queue.length >= MAX_QUEUED_COMMANDS) {
       return this.refuse('limited', RELAY_ERROR_CODES.flood, `more than ${MAX_QUEUED_COMMANDS} commands arrived at once: send them as they are written`, 1008);
     }
@@ -191,24 +191,24 @@ export class RelaySession implements OpeningSession {
   private check(text: string): Checked {
     const { config, api } = this.deps;
     if (api === 'realtime') {
-      if (this.startSeen) return refusedCommand('SIS.0031', 'only one START command is accepted per connection');
+      if (this.startSeen) return refusedCommand(ORDER_ERRORS.secondStart);
       const checked = checkStart(text, { textLimit: config.limits.maxTextLength, voices: 'any' });
-      if (!checked.ok) return refusedCommand(checked.errorCode, checked.errorMsg);
+      if (!checked.ok) return refusedCommand(checked);
       return { ok: true, characters: codePointLength(checked.command.text), start: true };
     }
     const read = readCommand(text);
-    if (!read.ok) return refusedCommand(read.errorCode, read.errorMsg);
+    if (!read.ok) return refusedCommand(read);
     const { command } = read;
     const limits = { streamingPieceLimit: STREAMING_PIECE_LIMIT, voices: 'any' } as const;
     if (command.command === 'START') {
       const problem = startProblem(command, limits);
-      if (problem !== undefined) return refusedCommand(problem.errorCode, problem.errorMsg);
+      if (problem !== undefined) return refusedCommand(problem);
       return { ok: true, characters: Math.max(1, codePointLength(command.text ?? '')), start: true };
     }
-    if (!this.startSeen) return refusedCommand('SIS.0031', `${command.command} before START: send the START command first`);
+    if (!this.startSeen) return refusedCommand(ORDER_ERRORS.notStarted);
     if (command.command === 'END') return { ok: true, characters: 0, start: false };
     const problem = pieceProblem(command.text, limits);
-    if (problem !== undefined) return refusedCommand(problem.errorCode, problem.errorMsg);
+    if (problem !== undefined) return refusedCommand(problem);
     return { ok: true, characters: Math.max(1, codePointLength(command.text)), start: false };
   }
 

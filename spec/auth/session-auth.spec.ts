@@ -6,10 +6,11 @@ import { expect } from 'chai';
 import { NEVER, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { signHandshake } from '../../lib/auth/aksk.js';
-import { SisHandshakeError, SisTimeoutError, createSisClient, type AuthOptions, type RefreshableTokenSource } from '../../lib/index.js';
+import { SisHandshakeError, SisTimeoutError, createSisClient, type AuthOptions } from '../../lib/index.js';
 import { audioChunk } from '../helpers/chunks.js';
 import { binary, endFrame, fail, fakeSockets, open, startFrame, type ServerAction } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
+import { refreshable } from '../helpers/refreshable-token.js';
 import { SECRETS } from '../helpers/secrets.js';
 
 const URL = 'ws://127.0.0.1:9/v1/project-1/rtts';
@@ -30,25 +31,6 @@ const rejected401 = new SisHandshakeError({
 
 const v = { o: open, s: startFrame(), a: binary(1, 2), e: endFrame(), r: rejection(401), f: rejection(403), x: rejection(500) };
 const chunk = audioChunk([1, 2]);
-
-/** A caching provider: `invalidate()` moves on to the next token. */
-const refreshable = (...tokens: (string | Observable<string>)[]) => {
-  const calls = { asked: 0, invalidated: 0 };
-  let current = 0;
-  const source: RefreshableTokenSource = Object.assign(
-    () => {
-      calls.asked++;
-      return tokens[Math.min(current, tokens.length - 1)] ?? '';
-    },
-    {
-      invalidate: () => {
-        calls.invalidated++;
-        current++;
-      },
-    },
-  );
-  return { source, calls };
-};
 
 /** Socket n replays scripts[n] (the last one again for any further socket). */
 const setup = (scheduler: TestScheduler, scripts: Observable<ServerAction>[], auth: AuthOptions) => {

@@ -5,6 +5,7 @@
  * and `close()`.
  */
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { setTimeout as pause } from 'node:timers/promises';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import type { Emulator, SessionFault, SessionRecord } from '../../lib/emulator/index.js';
@@ -15,28 +16,15 @@ import { errorOf } from '../helpers/errors.js';
 const IDLE_CLOSE_MS = 300;
 const SESSIONS = 1_000;
 
-/** mulberry32: a seeded PRNG, so that a failing run can be replayed. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-};
-
 /**
  * The think time before each session. Gaps of 0..450 ms throughout would take minutes, so most are
  * short (0..3 ms: sessions back to back, takes racing the refills), and one in 40 is a pause of
  * 260..460 ms: past `maxIdleMs` 250, past the idle close at 300 and past `maxIdleMs` 350 alike (about
  * 25 pauses, ~9 s). The two soaks run at once, on two emulators, to stay near 15 s in all.
  */
-const thinkTimes = (seed: number): number[] => {
-  const random = prng(seed);
-  return Array.from({ length: SESSIONS }, () => (random() < 1 / 40 ? 260 + Math.floor(random() * 200) : Math.floor(random() * 4)));
-};
+const THINK_TIME = fc.oneof({ weight: 39, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 260, max: 459 }) });
+/** The think times of a soak, fixed by `seed` (fast-check's generator), so that a failing run can be replayed. */
+const thinkTimes = (seed: number): number[] => fc.sample(fc.array(THINK_TIME, { minLength: SESSIONS, maxLength: SESSIONS }), { seed, numRuns: 1 })[0] ?? [];
 
 interface Soak {
   /** `index: code message` of every session that failed. */

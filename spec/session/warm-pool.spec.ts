@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import type { RefreshableTokenSource, SisEvent, WarmStats } from '../../lib/index.js';
+import type { SisEvent, WarmStats } from '../../lib/index.js';
 import { audioChunk } from '../helpers/chunks.js';
 import { TRACE } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
@@ -27,6 +27,7 @@ import {
   warmSetup,
   watch,
 } from '../helpers/warm-sockets.js';
+import { refreshable } from '../helpers/refreshable-token.js';
 
 /** A connect the server refuses (503) at FAILED_MS. */
 const FAILED = '--r';
@@ -478,23 +479,6 @@ describe('warm connections: the pool (marble tests over fake sockets)', () => {
   describe('credentials', () => {
     const REJECTED = '--u';
     const REJECTED_MS = REJECTED.indexOf('u');
-    const refreshable = (...tokens: string[]) => {
-      const calls = { asked: 0, invalidated: 0 };
-      let current = 0;
-      const source: RefreshableTokenSource = Object.assign(
-        () => {
-          calls.asked++;
-          return tokens[Math.min(current, tokens.length - 1)] ?? '';
-        },
-        {
-          invalidate: () => {
-            calls.invalidated++;
-            current++;
-          },
-        },
-      );
-      return { source, calls };
-    };
 
     it('after a 401 while warming with a refreshable token, invalidates it once and connects again with the fresh one', () => {
       scheduler.run(({ flush }) => {

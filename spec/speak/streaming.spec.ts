@@ -16,7 +16,6 @@ import {
   SisTimeoutError,
   createSisClient,
   speak,
-  type RefreshableTokenSource,
   type SisConnectionOptions,
   type SpeakOptions,
   type SpeechChunk,
@@ -39,6 +38,7 @@ import {
   type ServerAction,
 } from '../helpers/fake-socket.js';
 import { createTestScheduler } from '../helpers/marbles.js';
+import { refreshable } from '../helpers/refreshable-token.js';
 
 const TOKEN = 'token-for-streaming-marble-tests';
 const URL = 'ws://127.0.0.1:9/v1/project-1/vcs/voices/clone';
@@ -717,23 +717,6 @@ describe("speak$ with api 'streaming' (marble tests over a fake socket)", () => 
       status: 401,
       body: JSON.stringify({ error_code: 'APIG.0301', error_msg: 'Incorrect IAM authentication information: decrypt token fail', request_id: 'r-1' }),
     });
-    const refreshable = (...tokens: string[]) => {
-      const calls = { asked: 0, invalidated: 0 };
-      let current = 0;
-      const source: RefreshableTokenSource = Object.assign(
-        () => {
-          calls.asked++;
-          return tokens[Math.min(current, tokens.length - 1)] ?? '';
-        },
-        {
-          invalidate: () => {
-            calls.invalidated++;
-            current++;
-          },
-        },
-      );
-      return { source, calls };
-    };
     /** Socket n replays scripts[n] (the last one again for any further socket). */
     const scripted =
       (...scripts: Observable<ServerAction>[]) =>
