@@ -7,6 +7,8 @@
  * A stream's chunks may split a 16-bit sample between them: the odd byte comes back as `carry` and is
  * passed in with the next chunk, so decoding chunk by chunk gives the same samples as decoding the whole.
  */
+import { check, isIntegerIn, optional } from '../checks.js';
+import { SisConfigError } from '../errors.js';
 import type { AudioFormat } from '../protocol/wire.js';
 
 /** The formats decoded here, one sample at a time: every format but mp3. */
@@ -87,6 +89,7 @@ export const decodePcm16 = (bytes: Uint8Array, carry?: number | undefined): Deco
 
 /**
  * One chunk of a linear format to float samples.
+ * @throws {SisConfigError} naming each bad argument.
  * @example
  * let carry: number | undefined;
  * for (const chunk of chunks) {
@@ -96,6 +99,20 @@ export const decodePcm16 = (bytes: Uint8Array, carry?: number | undefined): Deco
  * }
  */
 export const decodeSamples = (audioFormat: LinearAudioFormat, bytes: Uint8Array, carry?: number | undefined): DecodedSamples => {
+  const problems = [
+    ...check("'pcm', 'alaw' or 'ulaw' (mp3 is decoded by the browser: playAudio does it)", (value) => value === 'pcm' || value === 'alaw' || value === 'ulaw')(
+      'audioFormat',
+      audioFormat,
+    ),
+    ...check('a Uint8Array', (value) => value instanceof Uint8Array)('bytes', bytes),
+    ...optional(check('a byte (an integer 0..255) left over from the previous chunk', (value) => isIntegerIn(0, 255)(value)))('carry', carry),
+  ];
+  if (problems.length > 0) throw new SisConfigError(problems, 'decodeSamples arguments');
+  return decodeLinear(audioFormat, bytes, carry);
+};
+
+/** {@link decodeSamples} without the argument checks: for `playAudio`, which checked its format once, on every chunk. */
+export const decodeLinear = (audioFormat: LinearAudioFormat, bytes: Uint8Array, carry?: number | undefined): DecodedSamples => {
   switch (audioFormat) {
     case 'pcm':
       return decodePcm16(bytes, carry);

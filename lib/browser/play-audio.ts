@@ -22,7 +22,7 @@ import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import { check, isObject, objectProblems, optional, unknownKeyProblems } from '../checks.js';
 import { SisConfigError, SisPlaybackError, type Problem } from '../errors.js';
 import { bytesOf, type AudioData } from '../audio/audio-data.js';
-import { decodeSamples, type LinearAudioFormat } from '../audio/decode.js';
+import { decodeLinear, type LinearAudioFormat } from '../audio/decode.js';
 import { audioFormatProblems, type AudioFormatOptions } from '../audio/wav-header.js';
 import { REQUEST_DEFAULTS } from '../protocol/request.js';
 import type { AudioFormat } from '../protocol/wire.js';
@@ -177,7 +177,7 @@ class Playback {
       if (block !== undefined) this.decode(block);
       return;
     }
-    const { samples, carry } = decodeSamples(this.decoder, bytes, this.carry);
+    const { samples, carry } = decodeLinear(this.decoder, bytes, this.carry);
     this.carry = carry;
     if (samples.length === 0) return;
     this.attempt('audio', () => {

@@ -29,9 +29,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { boolean, check, isObject, nonNegativeInteger, objectProblems, optional, positiveInteger, unknownKeyProblems } from '../checks.js';
+import { boolean, check, isObject, objectProblems, optional, positiveInteger, unknownKeyProblems } from '../checks.js';
 import { SisConfigError, SisConnectionError, type Problem } from '../errors.js';
-import type { RelayLimitStore } from './store.js';
+import { checkStoreCall, type RelayLimitStore } from './store.js';
 
 /** Options of {@link redisLimitStore}. */
 export interface RedisLimitStoreOptions {
@@ -87,6 +87,7 @@ return 1
 const OPTION_NAMES = ['redis', 'keyPrefix', 'sessionTtlMs', 'closeClient', 'timeoutMs'];
 
 const aString = check('a string', (value) => typeof value === 'string');
+const STORE = 'Redis limit store';
 
 const isRedisClient = (value: unknown): boolean =>
   isObject(value) &&
@@ -106,11 +107,6 @@ const optionProblems = (options: unknown): Problem[] => {
     ...optional(boolean)('closeClient', closeClient),
     ...optional(positiveInteger)('timeoutMs', timeoutMs),
   ];
-};
-
-/** Refuses a call with bad arguments before it reaches Redis: they are the relay's own bug, not Redis's. */
-const failIfInvalid = (what: string, problems: readonly Problem[]): void => {
-  if (problems.length > 0) throw new SisConfigError(problems, `arguments of the Redis limit store's ${what}`);
 };
 
 /** The reason Redis gave, which names no secret (ioredis reports `ECONNREFUSED 127.0.0.1:6379`, `NOAUTH …`). */
@@ -136,7 +132,7 @@ class RedisLimitStore implements RelayLimitStore {
   }
 
   async acquire(key: string, max: number): Promise<boolean> {
-    failIfInvalid('acquire', [...aString('key', key), ...nonNegativeInteger('max', max)]);
+    checkStoreCall(STORE, 'acquire', { key, max });
     this.failIfClosed('acquire');
     const id = randomUUID();
     const slots = this.slotsKey(key);
@@ -164,7 +160,7 @@ class RedisLimitStore implements RelayLimitStore {
    * (`ERROR_CHANNEL`) for the app's logs.
    */
   async release(key: string): Promise<void> {
-    failIfInvalid('release', aString('key', key));
+    checkStoreCall(STORE, 'release', { key });
     const ids = this.held.get(key);
     const id = ids?.pop();
     if (ids === undefined || id === undefined) return;
@@ -173,12 +169,7 @@ class RedisLimitStore implements RelayLimitStore {
   }
 
   async consume(key: string, amount: number, max: number, windowMs: number): Promise<boolean> {
-    failIfInvalid('consume', [
-      ...aString('key', key),
-      ...nonNegativeInteger('amount', amount),
-      ...nonNegativeInteger('max', max),
-      ...positiveInteger('windowMs', windowMs),
-    ]);
+    checkStoreCall(STORE, 'consume', { key, amount, max, windowMs });
     this.failIfClosed('consume');
     const counted = await this.ask('count against a budget', this.redis.eval(CONSUME, 1, `${this.prefix}window:${windowMs}:${key}`, amount, max, windowMs));
     return counted === 1;

@@ -14,6 +14,8 @@
  * reach SIS through a relay (`auth: 'relay'`). No flow control (`pause`/`resume`) and no `unref`: a
  * browser has neither.
  */
+import { check, objectProblems, optional, unknownKeyProblems } from '../checks.js';
+import { SisConfigError } from '../errors.js';
 import type { ConnectRequest, SocketListener, TransportFailure, WebSocketFactory, WebSocketLike } from './websocket-like.js';
 
 /** The events of a DOM WebSocket used here, as much of each as is read. */
@@ -63,6 +65,9 @@ const pageCloseReason = (reason: string | undefined): string | undefined => {
   return kept;
 };
 
+const isProtocols = (value: unknown): boolean =>
+  typeof value === 'string' || typeof value === 'function' || (Array.isArray(value) && value.every((protocol) => typeof protocol === 'string'));
+
 /** The name of what was thrown, never its message: a message about a subprotocol may quote a token. */
 const nameOf = (thrown: unknown): string => (thrown instanceof Error ? thrown.name : typeof thrown);
 
@@ -100,6 +105,7 @@ const openSocket = (request: ConnectRequest, protocols: WebSocketProtocols | und
  * A {@link WebSocketFactory} over the global `WebSocket` of a browser (or any runtime that has one),
  * receiving binary frames as `ArrayBuffer`s handed on as views, not copies. It is the browser build's
  * default; give one yourself to pass `protocols`, e.g. a token for the relay.
+ * @throws {SisConfigError} if the options are not `{ protocols? }` of the right kinds.
  * The session's `timeouts.connect` bounds the handshake (the DOM has no timeout of its own).
  * @example
  * const client = createSisClient({
@@ -109,9 +115,15 @@ const openSocket = (request: ConnectRequest, protocols: WebSocketProtocols | und
  *   webSocketFactory: browserWebSocketFactory({ protocols: () => ['sis-relay', sessionToken()] }),
  * });
  */
-export const browserWebSocketFactory =
-  (options: BrowserWebSocketFactoryOptions = {}): WebSocketFactory =>
-  (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
+export const browserWebSocketFactory = (options: BrowserWebSocketFactoryOptions = {}): WebSocketFactory => {
+  const problems = [
+    ...objectProblems('', options, '{ protocols }'),
+    ...unknownKeyProblems(options, ['protocols']),
+    // A subprotocol may carry a token: its value is never quoted.
+    ...optional(check('a string, an array of strings, or a function returning one', isProtocols, { secret: true }))('protocols', options?.protocols),
+  ];
+  if (problems.length > 0) throw new SisConfigError(problems, 'browserWebSocketFactory options');
+  return (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
     let listening = true;
     let opened = false;
     const opening = openSocket(request, options.protocols);
@@ -182,3 +194,4 @@ export const browserWebSocketFactory =
       },
     };
   };
+};

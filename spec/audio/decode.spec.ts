@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { alaw, mulaw } from 'alawmulaw';
+import { SisConfigError } from '../../lib/errors.js';
 import { alawToLinear, decodePcm16, decodeSamples, ulawToLinear, type LinearAudioFormat } from '../../lib/audio/decode.js';
 import { alawSample, encodeAlaw, encodeMulaw, mulawSample } from '../../lib/emulator/audio/g711.js';
 
@@ -22,6 +23,13 @@ const decodeInPieces = (audioFormat: LinearAudioFormat, bytes: Uint8Array, cuts:
 };
 
 describe('decodeSamples', () => {
+  it('refuses bad arguments with a SisConfigError naming each', () => {
+    expect(() => decodeSamples('mp3' as never, 'bytes' as never, 300))
+      .to.throw(SisConfigError)
+      .with.property('problems')
+      .that.satisfies((problems: { path: string }[]) => problems.map((p) => p.path).join() === 'audioFormat,bytes,carry');
+  });
+
   it('decodes 16-bit little-endian PCM to samples in [-1, 1)', () => {
     const bytes = Uint8Array.from([0x00, 0x00, 0xff, 0x7f, 0x00, 0x80, 0x00, 0x40, 0xff, 0xff]);
     const { samples, carry } = decodeSamples('pcm', bytes);

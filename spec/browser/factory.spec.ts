@@ -206,6 +206,22 @@ describe('browserWebSocketFactory', () => {
     expect(facts).to.deep.equal([['open'], ['error', { kind: 'network', message: 'the WebSocket failed (the browser gives no detail)' }]]);
   });
 
+  it('refuses bad options at once with a SisConfigError naming each, never quoting a protocol', () => {
+    const secret = 'not-a-protocol-token';
+    const error = (() => {
+      try {
+        browserWebSocketFactory({ protocols: [secret, 7] as never, proto: 'x' } as never);
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).to.be.instanceOf(SisConfigError);
+    expect((error as SisConfigError).problems.map((problem) => problem.path)).to.deep.equal(['proto', 'protocols']);
+    expect((error as SisConfigError).message).to.not.include(secret);
+    expect(() => browserWebSocketFactory('protocols' as never)).to.throw(SisConfigError);
+  });
+
   it('refuses a request with headers, naming them but not their values, before opening anything', async () => {
     const { listener, facts } = recorder();
     browserWebSocketFactory()(request({ 'X-Auth-Token': SECRETS.token }), listener);

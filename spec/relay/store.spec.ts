@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { SisConfigError } from '../../lib/errors.js';
 import { memoryLimitStore } from '../../lib/relay/store.js';
+import { errorOf } from '../helpers/errors.js';
 
 describe('memoryLimitStore', () => {
   it('takes at most max slots per key, and gives them back, never below zero', async () => {
@@ -44,6 +46,20 @@ describe('memoryLimitStore', () => {
     expect(await store.consume('user-0', 1, 1, 10)).to.equal(true);
     await store.acquire('k', 1);
     await store.close();
+    expect(store.slots().size).to.equal(0);
+  });
+
+  it('refuses bad options and bad arguments with a SisConfigError naming each, counting nothing', async () => {
+    expect(() => memoryLimitStore({ now: 5, clock: 1 } as never))
+      .to.throw(SisConfigError)
+      .with.property('problems')
+      .that.satisfies((problems: { path: string }[]) => ['clock', 'now'].every((path) => problems.some((p) => p.path === path)));
+    const store = memoryLimitStore();
+    const acquire = await errorOf(store.acquire(7 as never, -1));
+    expect(acquire).to.be.instanceOf(SisConfigError);
+    expect((acquire as SisConfigError).problems.map((p) => p.path)).to.deep.equal(['key', 'max']);
+    const consume = await errorOf(store.consume('k', 1.5, 10, 0));
+    expect((consume as SisConfigError).problems.map((p) => p.path)).to.deep.equal(['amount', 'windowMs']);
     expect(store.slots().size).to.equal(0);
   });
 });
