@@ -20,6 +20,14 @@ import { runSession } from './session.js';
 import { runStreamingSession } from './streaming-session.js';
 
 /** A running emulator. */
+/**
+ * How many connections may wait to be accepted (the kernel caps it at `net.core.somaxconn`, 4096 on
+ * current Linux). Node's default, 511, drops the connects of a load test's burst (10,000 sessions at
+ * once), which the client's kernel then retries one, three, seven seconds later: wall times that
+ * measure the queue, not the clients.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export interface Emulator {
   /**
    * `ws://host:port`: the client's `endpoint`; it connects to `${url}/v1/${projectId}/rtts` (real-time)
@@ -209,7 +217,7 @@ export const startEmulator = async (options: EmulatorOptions = {}): Promise<Emul
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
