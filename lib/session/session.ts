@@ -17,7 +17,7 @@ import { decodeServerFrame } from '../protocol/decode.js';
 import { resolveRequest, toStartCommand } from '../protocol/request.js';
 import type { ErrorResponse, ResultResponse } from '../protocol/wire.js';
 import type { TransportFailure, WebSocketLike } from '../transport/websocket-like.js';
-import type { SisEvent, SubtitleWord } from './events.js';
+import type { AudioChunk, SisEvent, SubtitleWord } from './events.js';
 import type { SessionConfig } from './options.js';
 import { SocketOpener, type OpeningSession } from './socket-opener.js';
 import { SessionTimers, type TimedSession, type TimerName } from './timers.js';
@@ -68,15 +68,29 @@ export interface SessionCallOptions {
  * `unknown` and finally `end` (then completes), or errors with a {@link SisError}.
  */
 export const events$ = (request: unknown, config: SessionConfig, call: SessionCallOptions = {}): Observable<SisEvent> =>
-  new Observable<SisEvent>((subscriber) => {
-    if (call.paused$ !== undefined && !isObservable(call.paused$)) {
-      throw new SisConfigError([{ path: 'paused$', message: 'must be an Observable<boolean>' }], 'call options');
-    }
-    const startCommand = JSON.stringify(toStartCommand(resolveRequest(request, config.limits)));
-    const session = new Session(subscriber, config, startCommand);
-    session.begin(call.paused$);
-    return () => session.teardown();
-  });
+  new Observable<SisEvent>((subscriber) => run(request, config, call, { events: subscriber }));
+
+/**
+ * The same session's audio chunks alone, completing at END/NORMAL (`synthesize$`): what
+ * `events$(…).pipe(audioOnly())` gives, without making the events only to drop them, and without the
+ * operator's subscriber between the session and its consumer.
+ */
+export const chunks$ = (request: unknown, config: SessionConfig, call: SessionCallOptions = {}): Observable<AudioChunk> =>
+  new Observable<AudioChunk>((subscriber) => run(request, config, call, { chunks: subscriber }));
+
+/** Who a session reports to: a subscriber of every event, or one of the audio chunks alone. */
+type Output = { readonly events: Subscriber<SisEvent>; readonly chunks?: undefined } | { readonly chunks: Subscriber<AudioChunk>; readonly events?: undefined };
+
+/** One subscription: the request checked and its START made before anything is opened; returns the teardown. */
+const run = (request: unknown, config: SessionConfig, call: SessionCallOptions, output: Output): (() => void) => {
+  if (call.paused$ !== undefined && !isObservable(call.paused$)) {
+    throw new SisConfigError([{ path: 'paused$', message: 'must be an Observable<boolean>' }], 'call options');
+  }
+  const startCommand = JSON.stringify(toStartCommand(resolveRequest(request, config.limits)));
+  const session = new Session(output, config, startCommand);
+  session.begin(call.paused$);
+  return () => session.teardown();
+};
 
 /**
  * One subscription's session. A class rather than closures: thousands run at once, and its methods
@@ -99,13 +113,22 @@ class Session implements OpeningSession, TimedSession {
   private readonly resources = new Subscription();
   private readonly timers: SessionTimers;
   private readonly opener: SocketOpener;
+  /** Told every lifecycle event (`events$`); undefined when only the audio is wanted. */
+  private readonly events: Subscriber<SisEvent> | undefined;
+  /** Told the audio chunks alone (`chunks$`); undefined for `events$`. */
+  private readonly audio: Subscriber<AudioChunk> | undefined;
+  /** Whichever of the two there is: the one the session errors or completes. */
+  private readonly subscriber: Subscriber<SisEvent> | Subscriber<AudioChunk>;
 
   constructor(
-    private readonly subscriber: Subscriber<SisEvent>,
+    output: Output,
     private readonly config: SessionConfig,
     /** The START command's JSON, kept until the START response (a transparent reconnect sends it again), then let go. */
     private startCommand: string | undefined,
   ) {
+    this.events = output.events;
+    this.audio = output.chunks;
+    this.subscriber = output.events ?? output.chunks;
     this.subscribedAt = config.scheduler.now();
     this.lastFrameAt = this.subscribedAt;
     this.opener = new SocketOpener(config, config.url, this, this.resources);
@@ -150,7 +173,7 @@ class Session implements OpeningSession, TimedSession {
     // After a transparent reconnect the session was open already: it says so once.
     if (this.openReported) return;
     this.openReported = true;
-    this.subscriber.next({ type: 'open', url: this.config.url, connectMs: this.connectMs });
+    this.events?.next({ type: 'open', url: this.config.url, connectMs: this.connectMs });
   }
 
   /**
@@ -212,14 +235,15 @@ class Session implements OpeningSession, TimedSession {
     const chunk = { data, index: this.chunks, offset: this.bytes, traceId: state.traceId };
     this.chunks += 1;
     this.bytes += data.byteLength;
-    this.subscriber.next({ type: 'audio', chunk });
+    if (this.audio !== undefined) this.audio.next(chunk);
+    else this.events?.next({ type: 'audio', chunk });
   }
 
   private onText(text: string): void {
     const decoded = decodeServerFrame(text);
     if (decoded._tag === 'Left') return this.violation(decoded.left);
     const frame = decoded.right;
-    if (!frame.known) return this.subscriber.next({ type: 'unknown', respType: frame.respType, frame: frame.frame });
+    if (!frame.known) return this.events?.next({ type: 'unknown', respType: frame.respType, frame: frame.frame });
     const { response } = frame;
     const { state } = this;
     switch (response.resp_type) {
@@ -228,11 +252,11 @@ class Session implements OpeningSession, TimedSession {
         this.state = { name: 'streaming', traceId: response.trace_id };
         this.startCommand = undefined;
         this.opener.started();
-        return this.subscriber.next({ type: 'start', traceId: response.trace_id, elapsedMs: this.since() });
+        return this.events?.next({ type: 'start', traceId: response.trace_id, elapsedMs: this.since() });
       case 'RESULT':
         if (state.name === 'failing') return;
         if (state.name !== 'streaming') return this.violation('a RESULT frame before the START response');
-        return this.subscriber.next({ type: 'subtitle', traceId: state.traceId, words: subtitleWords(response) });
+        return this.events?.next({ type: 'subtitle', traceId: state.traceId, words: subtitleWords(response) });
       case 'ERROR':
         if (state.name === 'failing') return;
         // END/ERROR may follow with the rest of the story; wait for it, briefly.
@@ -253,7 +277,7 @@ class Session implements OpeningSession, TimedSession {
         if (state.name === 'failing') return this.fail(serviceErrorFrom(state.error, state.traceId, response.reason));
         if (response.reason === 'ERROR') return this.fail(new SisServiceError({ traceId: response.trace_id, reason: 'ERROR' }));
         if (state.name !== 'streaming') return this.violation('END before the START response');
-        this.subscriber.next({
+        this.events?.next({
           type: 'end',
           traceId: response.trace_id,
           reason: 'NORMAL',

@@ -23,13 +23,18 @@ export interface OpeningSession extends SocketListener {
   fail(error: SisError): void;
 }
 
-/** What a session (or a pool connecting for sessions) asks the factory to open. */
-export const connectRequest = (config: SessionConfig, url: string, authHeaders: Record<string, string>): ConnectRequest => ({
+/**
+ * What a session (`for: 'session'`) or a pool connecting for sessions (`for: 'pool'`) asks the factory
+ * to open. A session's handshake is bounded by its own connect timer, so it asks for no handshake
+ * timeout of the transport (`ws` would arm one more timer per socket and refresh it on every read:
+ * 0.03 ms of time to first audio). A pooled connect, which no session watches until one takes it,
+ * gets `timeouts.connect` plus a second.
+ */
+export const connectRequest = (config: SessionConfig, url: string, authHeaders: Record<string, string>, by: 'session' | 'pool'): ConnectRequest => ({
   url,
   headers: { ...config.extraHeaders, ...authHeaders },
   maxPayload: config.maxPayload,
-  // A backstop only: the session's connect timer fires first (also for a pooled connect it adopts).
-  handshakeTimeoutMs: config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
+  handshakeTimeoutMs: by === 'session' || config.timeouts.connect === Infinity ? 0 : config.timeouts.connect + 1_000,
   rejectUnauthorized: config.rejectUnauthorized,
 });
 
@@ -128,7 +133,7 @@ export class SocketOpener {
 
   private connect(authHeaders: Record<string, string>): void {
     try {
-      this.fresh = this.config.webSocketFactory(connectRequest(this.config, this.url, authHeaders), this.session);
+      this.fresh = this.config.webSocketFactory(connectRequest(this.config, this.url, authHeaders, 'session'), this.session);
       if (this.session.isPaused()) this.fresh.pause?.();
     } catch (cause) {
       this.session.fail(factoryFailure(cause));

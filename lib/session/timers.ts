@@ -9,8 +9,13 @@
  * assignments, not a timer of its own created and cancelled; a session sets and clears one timer.
  * The idle limit is re-armed lazily the same way: a frame only records its time (`idleLeft`), and the
  * deadline is checked against it when reached.
+ *
+ * On RxJS's default `asyncScheduler` the one timer is the host's own `setTimeout` (Node's or the
+ * page's): the scheduler's action wraps that same call in a subscription and a `setInterval`, which is
+ * a third of what a session's setup costs before its socket is asked for. Any other scheduler (a
+ * `TestScheduler`) gets its own action, so marble tests run in virtual time.
  */
-import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Timeouts } from './options.js';
 
 export type TimerName = keyof Timeouts;
@@ -26,10 +31,11 @@ export interface TimedSession {
 /** The order limits are reported in when several run out at the same moment. */
 const NAMES: readonly TimerName[] = ['connect', 'firstAudio', 'idle', 'errorGrace', 'total'];
 
-// A module-level body: the action carries its timers as state instead of a closure each.
+// Module-level bodies: the timer carries its timers as state instead of a closure each.
 function wake(this: SchedulerAction<SessionTimers>, timers?: SessionTimers): void {
   timers?.woke(this);
 }
+const wakeHost = (timers: SessionTimers): void => timers.woke(undefined);
 
 export class SessionTimers {
   /** When each limit runs out, on the scheduler's clock; NaN: not running. (A fixed shape, lighter than a Map.) */
@@ -40,7 +46,8 @@ export class SessionTimers {
     errorGrace: Number.NaN,
     total: Number.NaN,
   };
-  /** The one scheduled action, and the time it is due. */
+  /** The one timer (the host's on the default scheduler, else the scheduler's action), and the time it is due. */
+  private host: ReturnType<typeof setTimeout> | undefined;
   private action: Subscription | undefined;
   private due = Number.POSITIVE_INFINITY;
 
@@ -68,16 +75,18 @@ export class SessionTimers {
     return !Number.isNaN(this.deadlines[name]);
   }
 
-  /** Stops every limit and the action: part of the session's teardown. */
+  /** Stops every limit and the timer: part of the session's teardown. */
   clear(): void {
     for (const name of NAMES) this.deadlines[name] = Number.NaN;
-    this.action?.unsubscribe();
-    this.action = undefined;
-    this.due = Number.POSITIVE_INFINITY;
+    this.disarm();
   }
 
-  /** The action fired: report the first limit that ran out, or re-arm for the nearest one left. */
-  woke(action: SchedulerAction<SessionTimers>): void {
+  /**
+   * The timer fired (`action`: the scheduler's, undefined for the host's): report the first limit
+   * that ran out, or re-arm for the nearest one left.
+   */
+  woke(action: SchedulerAction<SessionTimers> | undefined): void {
+    this.host = undefined;
     const now = this.scheduler.now();
     for (const name of NAMES) {
       const deadline = this.deadlines[name];
@@ -93,7 +102,7 @@ export class SessionTimers {
       this.due = Number.POSITIVE_INFINITY;
       this.session.timedOut(name);
       // The session may have ended (teardown cleared everything) or gone on: re-arm for what is left.
-      if (this.action === undefined) this.rearm(action);
+      if (this.action === undefined && this.host === undefined) this.rearm(action);
       return;
     }
     this.action = undefined;
@@ -101,18 +110,32 @@ export class SessionTimers {
     this.rearm(action);
   }
 
-  /** Re-schedules the action that just ran (no new timer object) for the nearest deadline, if any. */
-  private rearm(action: SchedulerAction<SessionTimers>): void {
+  /**
+   * Re-arms for the nearest deadline, if any: the scheduler's action that just ran is re-scheduled
+   * (no new action), the host's timer set anew.
+   */
+  private rearm(action: SchedulerAction<SessionTimers> | undefined): void {
     const next = this.nearest();
     if (next === undefined) return;
+    if (action === undefined) return this.arm(next);
     this.due = next;
     this.action = action.schedule(this, Math.max(0, next - this.scheduler.now()));
   }
 
   private arm(deadline: number): void {
-    this.action?.unsubscribe();
+    this.disarm();
     this.due = deadline;
-    this.action = this.scheduler.schedule(wake, Math.max(0, deadline - this.scheduler.now()), this);
+    const delay = Math.max(0, deadline - this.scheduler.now());
+    if (this.scheduler === asyncScheduler) this.host = setTimeout(wakeHost, delay, this);
+    else this.action = this.scheduler.schedule(wake, delay, this);
+  }
+
+  private disarm(): void {
+    if (this.host !== undefined) clearTimeout(this.host);
+    this.host = undefined;
+    this.action?.unsubscribe();
+    this.action = undefined;
+    this.due = Number.POSITIVE_INFINITY;
   }
 
   private nearest(): number | undefined {

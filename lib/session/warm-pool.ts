@@ -65,7 +65,8 @@ const BACKOFF_MAX_MS = 30_000;
 const backgroundTimer = (scheduler: SchedulerLike, ms: number, run: () => void): Subscription => {
   if (scheduler !== asyncScheduler) return scheduler.schedule(run, ms);
   const handle = setTimeout(run, ms);
-  handle.unref();
+  // Node's timer can be unref'd; a page's is a number, and a page has no process to keep alive.
+  (handle as { unref?: () => void }).unref?.();
   return new Subscription(() => clearTimeout(handle));
 };
 
@@ -267,6 +268,7 @@ export class WarmPool {
   }
 
   connectFailed(slot: Slot, failure: TransportFailure | undefined): void {
+    if (this.closed) return this.discard(slot);
     if (failure?.kind === 'handshake-rejected' && failure.status === 401 && !slot.refreshed) {
       // A cached token went stale: drop it and try once more, as a session does.
       const invalidate = tokenInvalidator(this.config.auth);
@@ -309,7 +311,7 @@ export class WarmPool {
       next: (headers) => {
         if (slot.state === 'gone' || slot.state === 'warm') return;
         try {
-          slot.socket = config.webSocketFactory(connectRequest(config, this.url, headers), slot);
+          slot.socket = config.webSocketFactory(connectRequest(config, this.url, headers, 'pool'), slot);
           if (slot.owner?.isPaused() === true) slot.socket.pause?.();
         } catch (cause) {
           if (slot.owner !== undefined) return slot.owner.fail(factoryFailure(cause));

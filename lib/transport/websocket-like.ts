@@ -14,8 +14,10 @@ export interface ConnectRequest {
   /** Largest frame accepted, in bytes; a larger one fails the session. */
   readonly maxPayload: number;
   /**
-   * Backstop for the opening handshake, in ms (the session's own connect timeout normally fires
-   * first). `Infinity` (or 0, as `ws` reads it) sets no limit: `timeouts.connect: Infinity` means none.
+   * A limit for the opening handshake, in ms, for the factory to enforce; `Infinity` (or 0, as `ws`
+   * reads it) sets none. A session's connect is bounded by its own `timeouts.connect` timer and asks
+   * for none; a warm pool's connect, which no session watches yet, asks for `timeouts.connect` + 1 s
+   * (none when `timeouts.connect` is `Infinity`).
    */
   readonly handshakeTimeoutMs: number;
   /** Verify the server's TLS certificate (false only with the client option `rejectUnauthorized: false`). */

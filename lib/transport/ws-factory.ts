@@ -1,4 +1,6 @@
 /** The default {@link WebSocketFactory}: `ws`, with explicit options and every listener removed when done. */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { readRejectionBody } from './handshake.js';
 import { bytesOf, textOf } from './ws-data.js';
@@ -63,95 +65,169 @@ export const wsClientOptions = (request: ConnectRequest): WsClientOptions => {
   };
 };
 
-/**
- * The client's default {@link WebSocketFactory}, on `ws`: no compression, no redirects, the request's frame
- * limit and handshake timeout, and a 1 s wait for the server's close reply before the socket is destroyed.
- * A rejected handshake is reported with its HTTP status and the first 16 KiB of its body.
- */
-export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
-  const socket = new WebSocket(request.url, wsClientOptions(request));
-  // The session stops listening when it closes the socket; `ws` keeps our handlers until its own
-  // 'close' so that a late 'error' never becomes an uncaught exception.
-  let listening = true;
-  const deliver = (): SocketListener | undefined => (listening ? listener : undefined);
+/** Where the shared handlers below find a socket's connection: one property on the `ws` socket and on its TCP socket. */
+const CONNECTION = Symbol('rx-sis-tts connection');
 
-  const onActivity = (): void => deliver()?.onActivity();
-  // The raw socket's reads tell the idle timer that a large or trickling frame is still arriving.
-  let raw: import('node:net').Socket | undefined;
-  const onUpgrade = (response: import('node:http').IncomingMessage): void => {
-    raw = response.socket;
-    raw.on('data', onActivity);
-  };
-  // `ws` ignores pause() before the socket is open: remember it and apply it on open.
-  let paused = false;
-  const onOpen = (): void => {
-    if (paused) socket.pause();
-    deliver()?.onOpen();
-  };
-  const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
-    deliver()?.onMessage(isBinary ? bytesOf(data) : textOf(data));
-  };
-  const onError = (error: Error): void => {
-    const target = deliver();
-    listening = false;
-    target?.onError(failureOf(error, request.maxPayload));
-  };
-  const onUnexpectedResponse = (_request: unknown, response: import('node:http').IncomingMessage): void => {
-    void readRejectionBody(response).then((body) => {
-      const target = deliver();
-      listening = false;
-      target?.onError({ kind: 'handshake-rejected', status: response.statusCode ?? 0, body });
-      socket.terminate();
-    });
-  };
-  const onClose = (code: number, reason: Buffer): void => {
-    raw?.off('data', onActivity);
+/** A `ws` socket or its TCP socket, carrying the connection it reports to. */
+interface Tagged {
+  [CONNECTION]?: WsConnection | undefined;
+}
+
+const connectionOf = (emitter: object): WsConnection | undefined => (emitter as Tagged)[CONNECTION];
+
+// The handlers, shared by every socket: an emitter calls them with `this` set to itself, and they hand
+// the event to that socket's connection. (Closures made per socket cost about 1 KB each, and thousands
+// of sockets are open at once.)
+function onUpgrade(this: WebSocket, response: IncomingMessage): void {
+  connectionOf(this)?.upgraded(response);
+}
+function onOpen(this: WebSocket): void {
+  connectionOf(this)?.opened();
+}
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  connectionOf(this)
+    ?.deliver()
+    ?.onMessage(isBinary ? bytesOf(data) : textOf(data));
+}
+function onError(this: WebSocket, error: Error): void {
+  connectionOf(this)?.failed(error);
+}
+function onUnexpectedResponse(this: WebSocket, _request: unknown, response: IncomingMessage): void {
+  connectionOf(this)?.rejected(response);
+}
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  connectionOf(this)?.closed(code, reason);
+}
+/** On the TCP socket: its reads tell the idle timer that a large or trickling frame is still arriving. */
+function onActivity(this: Socket): void {
+  connectionOf(this)?.deliver()?.onActivity();
+}
+
+/** One `ws` socket and the session's listener: its state, and what the shared handlers and the returned socket call. */
+class WsConnection implements WebSocketLike {
+  /** The session stops listening when it closes the socket; `ws` keeps our handlers until its own 'close' so that a late 'error' never becomes an uncaught exception. */
+  private listening = true;
+  /** `ws` ignores pause() before the socket is open: remembered, and applied on open. */
+  private paused = false;
+  /** The TCP socket, known from the upgrade on (which comes before 'open': a warm socket has it). */
+  private raw: (Socket & Tagged) | undefined;
+
+  constructor(
+    private readonly socket: WebSocket & Tagged,
+    private readonly listener: SocketListener,
+    private readonly maxPayload: number,
+  ) {
+    socket[CONNECTION] = this;
     socket
+      .on('upgrade', onUpgrade)
+      .on('open', onOpen)
+      .on('message', onMessage)
+      .on('error', onError)
+      .on('unexpected-response', onUnexpectedResponse)
+      .on('close', onClose);
+  }
+
+  /** The listener while the session listens. */
+  deliver(): SocketListener | undefined {
+    return this.listening ? this.listener : undefined;
+  }
+
+  /** The listener, for the last time: nothing reaches the session after it. */
+  private lastDelivery(): SocketListener | undefined {
+    const target = this.deliver();
+    this.listening = false;
+    return target;
+  }
+
+  upgraded(response: IncomingMessage): void {
+    const raw: Socket & Tagged = response.socket;
+    raw[CONNECTION] = this;
+    raw.on('data', onActivity);
+    this.raw = raw;
+  }
+
+  opened(): void {
+    if (this.paused) this.socket.pause();
+    this.deliver()?.onOpen();
+  }
+
+  failed(error: Error): void {
+    this.lastDelivery()?.onError(failureOf(error, this.maxPayload));
+  }
+
+  rejected(response: IncomingMessage): void {
+    void readRejectionBody(response).then((body) => {
+      this.lastDelivery()?.onError({ kind: 'handshake-rejected', status: response.statusCode ?? 0, body });
+      this.socket.terminate();
+    });
+  }
+
+  closed(code: number, reason: Buffer): void {
+    this.raw?.off('data', onActivity);
+    this.socket
       .off('upgrade', onUpgrade)
       .off('open', onOpen)
       .off('message', onMessage)
       .off('error', onError)
       .off('unexpected-response', onUnexpectedResponse)
       .off('close', onClose);
-    const target = deliver();
-    listening = false;
-    target?.onClose(code, reason.toString('utf8'));
-  };
-  socket
-    .on('upgrade', onUpgrade)
-    .on('open', onOpen)
-    .on('message', onMessage)
-    .on('error', onError)
-    .on('unexpected-response', onUnexpectedResponse)
-    .on('close', onClose);
+    this.lastDelivery()?.onClose(code, reason.toString('utf8'));
+  }
 
+  // ---- WebSocketLike: what the session asks ------------------------------------------------------
+
+  send(text: string): void {
+    this.socket.send(text);
+  }
+
+  close(code: number, reason?: string): void {
+    this.listening = false;
+    if (this.socket.readyState === WebSocket.CONNECTING) return this.socket.terminate();
+    // A paused socket could not read the server's close reply and would linger until ws's 30 s timer.
+    this.socket.resume();
+    this.socket.close(code, reason);
+  }
+
+  terminate(): void {
+    this.listening = false;
+    this.socket.terminate();
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  unref(): void {
+    this.raw?.unref();
+  }
+
+  ref(): void {
+    this.raw?.ref();
+  }
+}
+
+/**
+ * The client's default {@link WebSocketFactory}, on `ws`: no compression, no redirects, the request's frame
+ * limit and handshake timeout, and a 1 s wait for the server's close reply before the socket is destroyed.
+ * A rejected handshake is reported with its HTTP status and the first 16 KiB of its body.
+ */
+export const wsWebSocketFactory: WebSocketFactory = (request: ConnectRequest, listener: SocketListener): WebSocketLike => {
+  const options = wsClientOptions(request);
+  const connection = new WsConnection(new WebSocket(request.url, options), listener, options.maxPayload);
+  // Own methods, so that a wrapper may spread the socket and replace one of them (`{ ...socket, pause }`).
   return {
-    send: (text) => socket.send(text),
-    close: (code, reason) => {
-      listening = false;
-      if (socket.readyState === WebSocket.CONNECTING) return socket.terminate();
-      // A paused socket could not read the server's close reply and would linger until ws's 30 s timer.
-      socket.resume();
-      socket.close(code, reason);
-    },
-    terminate: () => {
-      listening = false;
-      socket.terminate();
-    },
-    pause: () => {
-      paused = true;
-      socket.pause();
-    },
-    resume: () => {
-      paused = false;
-      socket.resume();
-    },
-    // The TCP socket is known from the upgrade on, which comes before 'open': a warm socket has it.
-    unref: () => {
-      raw?.unref();
-    },
-    ref: () => {
-      raw?.ref();
-    },
+    send: (text) => connection.send(text),
+    close: (code, reason) => connection.close(code, reason),
+    terminate: () => connection.terminate(),
+    pause: () => connection.pause(),
+    resume: () => connection.resume(),
+    unref: () => connection.unref(),
+    ref: () => connection.ref(),
   };
 };

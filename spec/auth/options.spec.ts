@@ -246,9 +246,22 @@ describe('the ws transport', () => {
     expect(requestFor({})?.maxPayload).to.equal(DEFAULT_MAX_PAYLOAD);
   });
 
-  it('gives the handshake a backstop just past timeouts.connect', () => {
+  it("leaves a session's handshake to its own connect timer, and gives a warm connect a limit just past timeouts.connect", async () => {
     const sent = requestFor({ timeouts: { connect: 5_000 } });
-    expect(sent && wsClientOptions(sent).handshakeTimeout)
+    expect(sent?.handshakeTimeoutMs).to.equal(0);
+    expect(sent && wsClientOptions(sent)).not.to.have.property('handshakeTimeout');
+    const { factory, requests } = capture();
+    const client = createSisClient({
+      endpoint: 'ws://127.0.0.1:9',
+      projectId: 'p',
+      auth: { token: SECRETS.token },
+      timeouts: { connect: 5_000 },
+      warm: { size: 1 },
+      webSocketFactory: factory,
+    });
+    await client.close();
+    const warm = requests[0];
+    expect(warm && wsClientOptions(warm).handshakeTimeout)
       .to.be.a('number')
       .within(5_000, 7_000);
   });

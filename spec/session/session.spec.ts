@@ -9,6 +9,7 @@ import {
   SisRequestError,
   SisServiceError,
   SisTimeoutError,
+  audioOnly,
   createSisClient,
   type SisConnectionOptions,
   type SisEvent,
@@ -139,6 +140,19 @@ describe('synthesize$ (marble tests over a fake socket)', () => {
         },
       } satisfies Record<string, SisEvent>);
     });
+  });
+
+  it('tells on synthesize$ exactly what events$ piped through audioOnly() tells, however the session goes', () => {
+    const future = text({ resp_type: 'PROGRESS', trace_id: TRACE, percent: 50 });
+    const result = text({ resp_type: 'RESULT', trace_id: TRACE, result: [{ start_time: 0, end_time: 200, text: '你', word_index: 0 }] });
+    const scripts = ['-o-s-a-b-e', '-o-s-u-t-a-e', '-o-s-a-x', '-o-s-a-r-x', '-o-s-a-r', '-o-s-a-f', '-o-s-a-c', '-o-a', '-o-s-a-e-e', '-o-s-a', '-o', '-'];
+    for (const marbles of scripts) {
+      scheduler = createTestScheduler();
+      scheduler.run(({ cold, expectObservable }) => {
+        const { client } = setup(scheduler, cold(marbles, { ...v, u: future, t: result }));
+        expectObservable(client.synthesize$({ text: '你' })).toEqual(client.events$({ text: '你' }).pipe(audioOnly()));
+      });
+    }
   });
 
   it('maps RESULT frames to subtitle events and keeps going', () => {

@@ -46,7 +46,8 @@ const OPTIONS: SisClientOptions = { endpoint: 'ws://127.0.0.1:9', projectId: 'pr
 /** The problems of the SisConfigError that creating a client with `warm` throws; [] if it does not throw. */
 const warmProblems = (warm: unknown): unknown => {
   try {
-    createSisClient({ ...OPTIONS, warm } as SisClientOptions);
+    // A client that is made starts warming at once: closed here, so that no test leaves sockets connecting.
+    void createSisClient({ ...OPTIONS, warm } as SisClientOptions).close();
     return [];
   } catch (error) {
     expect(error).to.be.instanceOf(SisConfigError);
@@ -591,6 +592,48 @@ describe('warm connections: the client (marble tests over fake sockets)', () => 
         // The refill once the speech is over.
         expect(sockets).to.have.length(reconnect + 2);
       });
+    });
+  });
+
+  describe("on a page's timers", () => {
+    it('keeps sockets warm where setTimeout returns a number (no unref): the default scheduler, a browser-like host', async () => {
+      const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+      // A page's timers: ids, not Node's Timeout objects.
+      const handles = new Map<number, ReturnType<typeof setTimeout>>();
+      let next = 0;
+      const pageSetTimeout = (run: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): number => {
+        const id = ++next;
+        handles.set(id, real.setTimeout(run, ms, ...args));
+        return id;
+      };
+      const pageClearTimeout = (id?: number): void => {
+        if (id !== undefined) real.clearTimeout(handles.get(id));
+        handles.delete(id ?? 0);
+      };
+      const opened: (() => void)[] = [];
+      Object.assign(globalThis, { setTimeout: pageSetTimeout, clearTimeout: pageClearTimeout });
+      try {
+        const client = createSisClient({
+          endpoint: 'ws://127.0.0.1:9',
+          projectId: 'p',
+          auth: 'relay',
+          warm: { size: 1 },
+          webSocketFactory: (_request, listener) => {
+            opened.push(() => listener.onOpen());
+            queueMicrotask(() => listener.onOpen());
+            return { send: () => undefined, close: () => undefined, terminate: () => undefined };
+          },
+        });
+        expect(await client.prewarm(1)).to.equal(1);
+        expect(client.stats()).to.include({ warm: 1, failed: 0 });
+        // The warm socket's expiry timer is a page timer, cleared by close().
+        expect(handles.size).to.equal(1);
+        await client.close();
+        expect(handles.size).to.equal(0);
+      } finally {
+        Object.assign(globalThis, real);
+      }
+      expect(opened).to.have.length(1);
     });
   });
 });
