@@ -3,7 +3,8 @@
  * against a raw `ws` client doing the same sessions on one emulator (its own process, fast mode, 127.0.0.1):
  *   (a) throughput of one ~64 MiB stream in 3,200-byte frames,
  *   (b) time to first chunk over 1,000 sequential sessions,
- *   (c) 1,000 and 10,000 concurrent sessions (each side in its own process): wall time and peak RSS,
+ *   (c) 1,000 and 10,000 concurrent sessions (each side in its own process, three rounds each, the sides
+ *       taking turns; medians): wall time and peak RSS, and the connects a full accept queue dropped,
  *   (d) backpressure: one ~8 MiB and one ~32 MiB stream piped into a consumer throttled to 20 MB/s
  *       (≥ 10× below (a), checked): peak heapUsed + arrayBuffers above the idle process, sampled
  *       every 10 ms after a full GC (live, must not grow with the length of the audio) and as is
@@ -108,7 +109,7 @@ const settings = quick
       throughputRuns: 7,
       sequential: 1_000,
       warmup: 100,
-      loads: [{ sessions: 1_000, rounds: 3 }, ...(flags['no-10k'] ? [] : [{ sessions: 10_000, rounds: 1 }])],
+      loads: [{ sessions: 1_000, rounds: 3 }, ...(flags['no-10k'] ? [] : [{ sessions: 10_000, rounds: 3 }])],
     };
 /** (e): five rounds of about 17 s (16 s of speech paced in real time); --quick: two. */
 const speakJob: SpeakJob = { rounds: quick ? 2 : 5 };

@@ -4,7 +4,18 @@ import type { Sampling } from './backpressure.js';
 import type { BackpressureLength, BackpressureResult, ConcurrentResult, FirstChunkResult, PerSide, ThroughputResult } from './scenarios.js';
 import { count, fmt, median, MIB } from './stats.js';
 
-export const TARGETS = { throughputRatio: 0.95, firstChunkOverheadMs: 0.3, rssRatio: 1.2, consumerSlowdown: 10, peakGrowthMiB: 2 } as const;
+export const TARGETS = {
+  throughputRatio: 0.95,
+  /** Issue 13 (issue 2 had set +0.3 ms). */
+  firstChunkOverheadMs: 0.1,
+  /** 1,000 concurrent sessions (issue 2). */
+  rssRatio: 1.2,
+  /** 10,000 concurrent sessions (issue 13). */
+  loadWallRatio: 1.15,
+  loadRssRatio: 1.1,
+  consumerSlowdown: 10,
+  peakGrowthMiB: 2,
+} as const;
 
 export interface Row {
   readonly figure: string;
@@ -89,17 +100,23 @@ export const rows = ({ throughput: a, firstChunk: b, concurrent: cs, backpressur
         ours: `${fmt(c.wallMs.ours / 1000, 2)} s`,
         raw: `${fmt(c.wallMs.raw / 1000, 2)} s`,
         ratio: x(c.wallMs.ours / c.wallMs.raw),
-        target: '—',
-        pass: undefined,
+        // Issue 13 sets the 10,000-session targets; 1,000 sessions are reported for information.
+        target: c.sessions >= 10_000 ? `≤ ${TARGETS.loadWallRatio}×` : '—',
+        pass: c.sessions >= 10_000 ? c.wallMs.ours / c.wallMs.raw <= TARGETS.loadWallRatio : undefined,
       },
       {
         figure: `(c) ${n} concurrent sessions: peak RSS of the client process${rounds}`,
         ours: `${fmt(c.maxRssKiB.ours / 1024, 1)} MiB`,
         raw: `${fmt(c.maxRssKiB.raw / 1024, 1)} MiB`,
         ratio: x(c.maxRssKiB.ours / c.maxRssKiB.raw),
-        // The issue sets the RSS target for 1,000 sessions; larger loads are reported for information.
-        target: c.sessions <= 1_000 ? `≤ ${TARGETS.rssRatio}×` : '—',
-        pass: c.sessions <= 1_000 ? c.maxRssKiB.ours / c.maxRssKiB.raw <= TARGETS.rssRatio : undefined,
+        // Issue 2 sets the RSS target for 1,000 sessions, issue 13 the one for 10,000.
+        target: c.sessions >= 10_000 ? `≤ ${TARGETS.loadRssRatio}×` : c.sessions <= 1_000 ? `≤ ${TARGETS.rssRatio}×` : '—',
+        pass:
+          c.sessions >= 10_000
+            ? c.maxRssKiB.ours / c.maxRssKiB.raw <= TARGETS.loadRssRatio
+            : c.sessions <= 1_000
+              ? c.maxRssKiB.ours / c.maxRssKiB.raw <= TARGETS.rssRatio
+              : undefined,
       },
       {
         figure: `(c) ${n} concurrent sessions: peak RSS above the idle process`,
@@ -109,6 +126,18 @@ export const rows = ({ throughput: a, firstChunk: b, concurrent: cs, backpressur
         target: '—',
         pass: undefined,
       },
+      ...(c.listenOverflows === undefined
+        ? []
+        : [
+            {
+              figure: `(c) ${n} concurrent sessions: connects dropped by the emulator's full accept queue, all rounds (each retried by the kernel ≥ 1 s later)`,
+              ours: count(c.listenOverflows.ours),
+              raw: count(c.listenOverflows.raw),
+              ratio: '—',
+              target: '—',
+              pass: undefined,
+            },
+          ]),
     );
   }
   out.push(...backpressureRows(d, { ours: mbOurs, raw: mbRaw }));

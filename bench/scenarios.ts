@@ -1,4 +1,5 @@
 /** The four measurements; each alternates the sides so drift (JIT, GC, emulator state) hits both. */
+import { readFileSync } from 'node:fs';
 import { runnerFor, SIDES, within, type BenchRequest, type Side, type Target } from './clients.js';
 import type { BackpressureJob, BackpressureReport, Measured, Sampling } from './backpressure.js';
 import { runWorker } from './processes.js';
@@ -89,21 +90,53 @@ export interface ConcurrentResult {
   readonly rssBeforeKiB: PerSide<number>;
   /** Worst round: sessions that completed normally. */
   readonly ok: PerSide<number>;
+  /**
+   * All rounds: connects the kernel dropped because the emulator's accept queue was full (each retried
+   * by the client's kernel one second later or more); undefined where the count is not available.
+   */
+  readonly listenOverflows: PerSide<number> | undefined;
   readonly errors: string[];
 }
 
 const CONCURRENT_WARMUP = 100;
 
+/**
+ * The kernel's count of connections dropped because a listening socket's accept queue was full
+ * (`TcpExt: ListenOverflows` of /proc/net/netstat, for the whole machine); undefined outside Linux.
+ * A load's wall time that jumps by a second or more between runs is usually this.
+ */
+export const listenOverflows = (): number | undefined => {
+  let lines: string[];
+  try {
+    lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i]?.split(' ') ?? [];
+    const at = names.indexOf('ListenOverflows');
+    if (names[0] === 'TcpExt:' && at > 0) return Number(lines[i + 1]?.split(' ')[at]);
+  }
+  return undefined;
+};
+
 /** (c) `sessions` at once, each side in its own worker process, `rounds` times per side. */
 export const concurrent = async (target: Target, request: BenchRequest, sessions: number, rounds: number, deadlineMs: number): Promise<ConcurrentResult> => {
   const reports: PerSide<ConcurrentReport[]> = { ours: [], raw: [] };
   const errors: string[] = [];
+  const overflows: Record<Side, number> = { ours: 0, raw: 0 };
+  let counted = true;
   for (let round = 0; round < rounds; round++) {
     for (const side of inTurn(round)) {
       const job: ConcurrentJob = { target, side, sessions, request, deadlineMs, warmup: CONCURRENT_WARMUP };
+      const before = listenOverflows();
       const report = await runWorker<ConcurrentReport>(['concurrent', JSON.stringify(job)], deadlineMs + 30_000);
+      const after = listenOverflows();
+      const dropped = before === undefined || after === undefined ? undefined : after - before;
+      if (dropped === undefined) counted = false;
+      else overflows[side] += dropped;
       log(
-        `(c) ${sessions} concurrent, ${side}: ${report.ok}/${sessions} ok in ${(report.wallMs / 1000).toFixed(2)} s, max RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB`,
+        `(c) ${sessions} concurrent, ${side}: ${report.ok}/${sessions} ok in ${(report.wallMs / 1000).toFixed(2)} s, max RSS ${(report.maxRssKiB / 1024).toFixed(1)} MiB${dropped === undefined ? '' : `, ${dropped} connects dropped by a full accept queue`}`,
       );
       if (report.firstError !== undefined) errors.push(`${side}: ${report.firstError}`);
       reports[side].push(report);
@@ -119,6 +152,7 @@ export const concurrent = async (target: Target, request: BenchRequest, sessions
     maxRssKiB: pick((r) => r.maxRssKiB),
     rssBeforeKiB: pick((r) => r.rssBeforeKiB),
     ok: { ours: Math.min(...reports.ours.map((r) => r.ok)), raw: Math.min(...reports.raw.map((r) => r.ok)) },
+    listenOverflows: counted ? overflows : undefined,
     errors,
   };
 };
