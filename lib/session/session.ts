@@ -117,8 +117,6 @@ class Session implements OpeningSession, TimedSession {
   private readonly events: Subscriber<SisEvent> | undefined;
   /** Told the audio chunks alone (`chunks$`); undefined for `events$`. */
   private readonly audio: Subscriber<AudioChunk> | undefined;
-  /** Whichever of the two there is: the one the session errors or completes. */
-  private readonly subscriber: Subscriber<SisEvent> | Subscriber<AudioChunk>;
 
   constructor(
     output: Output,
@@ -128,11 +126,15 @@ class Session implements OpeningSession, TimedSession {
   ) {
     this.events = output.events;
     this.audio = output.chunks;
-    this.subscriber = output.events ?? output.chunks;
     this.subscribedAt = config.scheduler.now();
     this.lastFrameAt = this.subscribedAt;
     this.opener = new SocketOpener(config, config.url, this, this.resources);
     this.timers = new SessionTimers(config.scheduler, config.timeouts, this);
+  }
+
+  /** Whichever subscriber there is: the one the session errors or completes. */
+  private get subscriber(): Subscriber<SisEvent> | Subscriber<AudioChunk> | undefined {
+    return this.events ?? this.audio;
   }
 
   private get socket(): WebSocketLike | undefined {
@@ -287,7 +289,7 @@ class Session implements OpeningSession, TimedSession {
         });
         this.state = DONE;
         // The end event's consumer may have unsubscribed already: then there is no one left to complete.
-        if (!this.subscriber.closed) this.subscriber.complete();
+        if (this.subscriber?.closed === false) this.subscriber.complete();
         return;
     }
   }
@@ -346,7 +348,7 @@ class Session implements OpeningSession, TimedSession {
   fail(error: SisError): void {
     if (this.state.name === 'done') return;
     this.state = DONE;
-    this.subscriber.error(error);
+    this.subscriber?.error(error);
   }
 
   /** The single place where resources are released, however the session ended. */
